@@ -1,0 +1,39 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+// Baseline x86-64 turns SIMD FMA into per-lane library calls; the machines we target all have AVX2 + FMA.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+
+let package = Package(
+    name: "azr-gym",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "azr", targets: ["azr"]),
+        .executable(name: "azr-zygote", targets: ["azr-zygote"]),
+        .library(name: "Sandbox", targets: ["Sandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPython", path: "Sources/CPython", pkgConfig: "python3-embed",
+                       providers: [.apt(["libpython3-dev"])]),
+        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
+                       providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        // The zygote is plain C on purpose: no Swift runtime, no threads, no crash handler, a small address
+        // space to fork from. It only forks, confines and reports; all policy decisions live in Sandbox.
+        .executableTarget(name: "azr-zygote", dependencies: ["CPython"], path: "Sources/Zygote",
+                          cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Sandbox",
+                dependencies: ["CSeccomp", .product(name: "BigInt", package: "BigInt")],
+                swiftSettings: fastMath),
+        .executableTarget(name: "azr",
+                          dependencies: ["Sandbox",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: fastMath),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote"]),
+    ]
+)

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Finds policy files by name: `--policy strict` looks for `strict.json` in `$AZR_POLICY_DIR`, in
+/// `./sandbox-policies`, and in `sandbox-policies` beside or above the running executable (so a checkout's
+/// `.build/debug/azr` finds the repository's folder). A name with a `/` or ending in `.json` is a path.
+public enum PolicyLocator {
+    public static func load(_ nameOrPath: String) throws -> SandboxPolicy {
+        let url = try locate(nameOrPath)
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw SandboxError.invalidPolicy(file: url.path, field: "(file)", reason: "cannot be read")
+        }
+        return try SandboxPolicy(json: data, file: url.lastPathComponent)
+    }
+
+    public static func locate(_ nameOrPath: String) throws -> URL {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
+            let url = URL(fileURLWithPath: nameOrPath)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw SandboxError.policyNotFound(name: nameOrPath, searched: [url.path])
+            }
+            return url
+        }
+        let folders = searchFolders()
+        for folder in folders {
+            let candidate = folder.appendingPathComponent("\(nameOrPath).json")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        throw SandboxError.policyNotFound(name: nameOrPath, searched: folders.map(\.path))
+    }
+
+    static func searchFolders() -> [URL] {
+        var folders: [URL] = []
+        if let dir = ProcessInfo.processInfo.environment["AZR_POLICY_DIR"], !dir.isEmpty {
+            folders.append(URL(fileURLWithPath: dir))
+        }
+        folders.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            .appendingPathComponent("sandbox-policies"))
+        var directory = ExecutableLocation.directory
+        for _ in 0..<6 {
+            folders.append(directory.appendingPathComponent("sandbox-policies"))
+            directory.deleteLastPathComponent()
+        }
+        return folders
+    }
+}
+
+/// Where the running executable (the CLI or the test runner) lives; the zygote and policies are found from it.
+enum ExecutableLocation {
+    static var directory: URL {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: path).deletingLastPathComponent()
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+
+/// The Python a zygote runs once at start-up. It pre-imports the policy's modules and defines
+/// `_azr_run(payload: bytes) -> bytes`, which each confined child calls with the job and whose JSON answer the
+/// zygote relays. Everything it uses is bound before untrusted code runs, so tampering with builtins or
+/// modules inside a job cannot redirect the harness, and the child dies with the job anyway. Nothing it
+/// reports is trusted: values come back as builtin reprs of exact literal types and are compared in Swift.
+enum ZygotePrelude {
+    static func source(for policy: SandboxPolicy) -> String {
+        let modules = policy.preimport.map { "'\($0)'" }.joined(separator: ", ")
+        let banned = policy.bannedImports.map { "'\($0)'" }.joined(separator: ", ")
+        return """
+        import sys as _sys, builtins as _builtins, json as _json, marshal as _marshal, time as _time
+        import linecache as _linecache, traceback as _traceback
+        for _name in (\(modules)\(policy.preimport.count == 1 ? "," : "")):
+            __import__(_name)
+        del _name
+
+        def _azr_make_runner():
+            dumps, loads, perf = _json.dumps, _marshal.loads, _time.perf_counter
+            builtins, real_import = _builtins, _builtins.__import__
+            format_exception, linecache_cache = _traceback.format_exception, _linecache.cache
+            BaseExc, Exc, type_, len_, str_, repr_ = BaseException, Exception, type, len, str, repr
+            isinstance_, callable_, tuple_, dict_ = isinstance, callable, tuple, dict
+            scalars = frozenset((type(None), bool, int, float, complex, str, bytes))
+            sequences = frozenset((tuple, list, set, frozenset))
+            banned = frozenset((\(banned)\(policy.bannedImports.count == 1 ? "," : "")))
+            output_cap, value_cap = \(policy.outputCharacters), \(policy.valueCharacters)
+            max_depth, max_nodes = \(policy.maxValueDepth), \(policy.maxValueNodes)
+
+            class BannedImport(ImportError):
+                pass
+
+            def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+                if level == 0 and str_(name).partition('.')[0] in banned:
+                    raise BannedImport(name)
+                return real_import(name, globals, locals, fromlist, level)
+
+            class Capture:
+                def __init__(self):
+                    self.parts, self.size, self.truncated = [], 0, False
+                def write(self, text):
+                    if type_(text) is not str_:
+                        raise TypeError('write() argument must be str')
+                    room = output_cap - self.size
+                    if len_(text) > room:
+                        self.truncated = True
+                        text = text[:room] if room > 0 else ''
+                    if text:
+                        self.parts.append(text)
+                        self.size += len_(text)
+                    return len_(text)
+                def flush(self):
+                    pass
+                def isatty(self):
+                    return False
+                def text(self):
+                    return clean(''.join(self.parts))
+
+            def clean(text):
+                return text.encode('utf-8', 'backslashreplace').decode('utf-8')
+
+            def safe_text(thunk, fallback):
+                try:
+                    value = thunk()
+                    return clean(value[:2000]) if type_(value) is str_ else fallback
+                except BaseExc:
+                    return fallback
+
+            def describe(error, with_traceback):
+                kind = type_(error)
+                name = safe_text(lambda: kind.__name__, '<exception>')
+                message = safe_text(lambda: str_(error), '<unprintable>')
+                found = {'type': name, 'message': message}
+                if with_traceback:
+                    # Registered only now: most jobs never format a traceback, and every dict write in a
+                    # child copies a page inherited from the zygote.
+                    for name, text in sources:
+                        linecache_cache[name] = (len_(text), None, text.splitlines(True), name)
+                    found['traceback'] = safe_text(
+                        lambda: ''.join(format_exception(kind, error, error.__traceback__))[-4000:], None)
+                return found
+
+            def literal_problem(value):
+                stack, seen = [(value, 0)], 0
+                while stack:
+                    item, depth = stack.pop()
+                    seen += 1
+                    if seen > max_nodes:
+                        return 'more than %d elements' % max_nodes
+                    if depth > max_depth:
+                        return 'nested deeper than %d' % max_depth
+                    kind = type_(item)
+                    if kind in scalars:
+                        continue
+                    if kind in sequences:
+                        stack.extend((element, depth + 1) for element in item)
+                    elif kind is dict_:
+                        for key, element in dict_.items(item):
+                            stack.append((key, depth + 1))
+                            stack.append((element, depth + 1))
+                    else:
+                        return safe_text(lambda: kind.__name__, '<type>')
+                return None
+
+            def call(function, arguments):
+                started = perf()
+                try:
+                    value = function(*arguments)
+                except BaseExc as error:
+                    return {'raised': describe(error, True), 'seconds': perf() - started}
+                seconds = perf() - started
+                problem = literal_problem(value)
+                if problem is not None:
+                    return {'not_literal': problem}
+                try:
+                    text = repr_(value)
+                except BaseExc as error:
+                    return {'not_literal': 'repr failed: ' + describe(error, False)['type']}
+                if len_(text) > value_cap:
+                    return {'too_large': len_(text)}
+                return {'value': text, 'seconds': seconds}
+
+            sources = []
+
+            def run(payload):
+                del sources[:]
+                job = loads(payload)
+                out, err = Capture(), Capture()
+                _sys.stdout, _sys.stderr, _sys.stdin = out, err, None
+                builtins.__import__ = guarded_import
+                report = {'status': 'completed', 'calls': []}
+                namespace = {'__name__': '__main__', '__builtins__': builtins}
+                source = job['program']
+                sources.append(('<program>', source))
+                try:
+                    try:
+                        code = compile(source, '<program>', 'exec')
+                    except (SyntaxError, ValueError) as error:
+                        report['status'] = 'syntax_error'
+                        report['error'] = describe(error, False)
+                        return finish(report, out, err)
+                    try:
+                        exec(code, namespace)
+                    except BannedImport as error:
+                        report['status'], report['module'] = 'banned_import', describe(error, False)['message']
+                        return finish(report, out, err)
+                    except BaseExc as error:
+                        report['status'], report['error'] = 'raised', describe(error, True)
+                        return finish(report, out, err)
+                    calls = job.get('calls')
+                    if calls is not None:
+                        function = namespace.get(job['entry'])
+                        if not callable_(function):
+                            report['status'] = 'missing_entry_point'
+                            return finish(report, out, err)
+                        report['calls'] = [call(function, arguments) for arguments in calls]
+                    test = job.get('test')
+                    if test is not None:
+                        sources.append(('<test>', test))
+                        try:
+                            exec(compile(test, '<test>', 'exec'), namespace)
+                        except BaseExc as error:
+                            report['status'], report['error'] = 'raised', describe(error, True)
+                except BaseExc as error:
+                    report['status'], report['error'] = 'raised', describe(error, False)
+                return finish(report, out, err)
+
+            def finish(report, out, err):
+                report['stdout'], report['stderr'] = out.text(), err.text()
+                report['truncated'] = out.truncated or err.truncated
+                return dumps(report, ensure_ascii=True).encode('ascii')
+
+            return run
+
+        _azr_run = _azr_make_runner()
+        del _azr_make_runner
+
+        # CPython 3.11 specialises bytecode in place during a function's first runs. Running the harness here
+        # on a trusted sample means children inherit it already specialised instead of each copying the code
+        # objects' pages to write the same counters again.
+        def _azr_warm():
+            sample = _marshal.dumps({
+                'program': 'def f(a, b=2):\\n    if a == 0:\\n        raise ValueError(a)\\n    print(a)\\n'
+                           '    return [a, b, {"k": (a, 1.5, None)}, {3}]\\n',
+                'entry': 'f', 'calls': [('x',), (1, 2), (0,)], 'test': None})
+            saved = _sys.stdout, _sys.stderr, _sys.stdin, _builtins.__import__
+            try:
+                for _ in range(64):
+                    _azr_run(sample)
+            finally:
+                _sys.stdout, _sys.stderr, _sys.stdin, _builtins.__import__ = saved
+        _azr_warm()
+        del _azr_warm
+        # Everything above is shared copy-on-write with every child. Frozen objects are never scanned by the
+        # cyclic GC, so a collection in a child does not fault in (and copy) the whole inherited heap.
+        import gc as _gc
+        _gc.collect()
+        _gc.freeze()
+        """
+    }
+}
