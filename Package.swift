@@ -34,6 +34,6 @@ let package = Package(
                           dependencies: ["Sandbox",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),
     ]
 )

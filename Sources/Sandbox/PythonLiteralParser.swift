@@ -39,11 +39,18 @@ public struct PythonLiteralParser {
         return .tuple(items)
     }
 
-    /// Parses call arguments (`"abc", [1, 2]`) into the tuple of positional arguments; empty text is `()`.
+    /// Parses call arguments (`"abc", [1, 2]`) into the positional arguments; empty text is none at all.
+    /// Errors point into `text` itself.
     public func parseArguments(_ text: String) throws -> [PythonValue] {
-        if text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { return [] }
-        guard case let .tuple(items) = try parse("(" + text + ",)") else {
-            throw PythonLiteralError(message: "arguments are not a tuple", offset: 0)
+        var cursor = Cursor(scalars: Array(text.unicodeScalars), limits: self)
+        var items: [PythonValue] = []
+        cursor.skipSpace()
+        while !cursor.atEnd {
+            items.append(try cursor.expression(depth: 1))
+            cursor.skipSpace()
+            if cursor.atEnd { break }
+            try cursor.expect(",")
+            cursor.skipSpace()
         }
         return items
     }

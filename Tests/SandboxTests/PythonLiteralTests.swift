@@ -132,3 +132,18 @@ final class PythonLiteralTests: XCTestCase {
         XCTAssertEqual(try parse(text.trimmingCharacters(in: .whitespacesAndNewlines)), value, text)
     }
 }
+
+final class ArgumentParsingTests: XCTestCase {
+    func testArgumentLists() throws {
+        let parser = PythonLiteralParser()
+        XCTAssertEqual(try parser.parseArguments(""), [])
+        XCTAssertEqual(try parser.parseArguments("  "), [])
+        XCTAssertEqual(try parser.parseArguments("'abc', [1, 2]"), [.str("abc"), .list([.int(1), .int(2)])])
+        XCTAssertEqual(try parser.parseArguments("(1, 2),"), [.tuple([.int(1), .int(2)])])
+        XCTAssertThrowsError(try parser.parseArguments("[3, 1")) { error in
+            XCTAssertEqual("\(error)", "not a Python literal at character 5: expected ']'")
+        }
+        XCTAssertThrowsError(try parser.parseArguments("x=1"))
+        XCTAssertThrowsError(try parser.parseArguments("1,,2"))
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import XCTest
+@testable import Sandbox
+
+final class ZygotePoolTests: XCTestCase {
+    static var pool: ZygotePool!
+
+    override class func setUp() {
+        super.setUp()
+        pool = try! ZygotePool(policyNamed: "default", size: 2)
+    }
+
+    override class func tearDown() {
+        pool.shutdown()
+        super.tearDown()
+    }
+
+    func testManyCallsInOneJobKeepTheirOrderAndFreshArguments() {
+        let job = SandboxJob(program: "def f(xs, k=0):\n    xs.append(k)\n    return xs\n",
+                             calls: ["[1]", "[1], 5", "[], -1", "[2], 1000000000000000000000000000000"])
+        let result = Self.pool.run(job)
+        XCTAssertEqual(result.calls.compactMap(\.literal), ["[1, 0]", "[1, 5]", "[-1]", "[2, 1000000000000000000000000000000]"])
+    }
+
+    func testArgumentsThatAreNotLiteralsAreRejectedOutsideTheSandbox() {
+        let job = SandboxJob(program: "def f(x):\n    return x\n", calls: ["1", "__import__('os')", "'ok'", "[1,"])
+        let result = Self.pool.run(job)
+        XCTAssertEqual(result.status, .completed)
+        XCTAssertEqual(result.calls.count, 4)
+        XCTAssertEqual(result.calls[0].literal, "1")
+        guard case .badArguments = result.calls[1], case .badArguments = result.calls[3] else {
+            return XCTFail("\(result.calls)")
+        }
+        XCTAssertEqual(result.calls[2].literal, "'ok'")
+    }
+
+    func testRunAllKeepsOrderAcrossZygotes() {
+        let jobs = (0..<40).map { SandboxJob(program: "def f(n):\n    return n * n\n", calls: ["\($0)"]) }
+        let results = Self.pool.runAll(jobs)
+        XCTAssertEqual(results.map { $0.calls.first?.literal }, (0..<40).map { "\($0 * $0)" })
+    }
+
+    func testAZygoteThatDiesIsReplacedAndItsJobReported() throws {
+        let pool = try ZygotePool(policyNamed: "default", size: 1)
+        defer { pool.shutdown() }
+        let victim = try XCTUnwrap(pool.zygotePIDs.first)
+        let killer = DispatchQueue(label: "killer")
+        killer.asyncAfter(deadline: .now() + 0.3) { kill(victim, SIGKILL) }
+        let lost = pool.run(SandboxJob(program: "while True:\n    pass\n", timeoutMilliseconds: 3000))
+        guard case .sandboxFailure = lost.status else { return XCTFail("got \(lost.summary)") }
+        let next = pool.run(SandboxJob(program: "def f():\n    return 'alive'\n", calls: [""]))
+        XCTAssertEqual(next.calls.first?.literal, "'alive'")
+        XCTAssertEqual(pool.restartCount, 1)
+        XCTAssertNotEqual(pool.zygotePIDs.first, victim)
+    }
+
+    func testCPULimitIsEnforcedSeparatelyFromTheWallClock() throws {
+        var policy = try PolicyLocator.load("default")
+        policy.cpuSeconds = 1
+        policy.wallTimeoutMilliseconds = 10_000
+        let pool = try ZygotePool(policy: policy, size: 1)
+        defer { pool.shutdown() }
+        let result = pool.run(SandboxJob(program: "while True:\n    pass\n"))
+        XCTAssertEqual(result.status, .cpuLimitExceeded)
+        XCTAssertLessThan(result.wallSeconds, 5)
+    }
+
+    func testDeterminismCheck() {
+        let steady = Self.pool.runTwice(SandboxJob(program: "def f(s):\n    return sorted(set(s))\n", calls: ["'hello'"]))
+        XCTAssertTrue(steady.deterministic, steady.difference ?? "")
+        // String hashing is pinned (PYTHONHASHSEED), so even set iteration order is stable across zygotes.
+        let sets = Self.pool.runTwice(SandboxJob(program: "def f():\n    return list({'apple', 'pear', 'fig', 'kiwi'})\n", calls: [""]))
+        XCTAssertTrue(sets.deterministic, sets.difference ?? "")
+        // Object addresses differ between zygotes (each has its own address-space layout).
+        let addresses = Self.pool.runTwice(SandboxJob(program: "def f():\n    return id(object()) % 1000003\n", calls: [""]))
+        XCTAssertFalse(addresses.deterministic)
+        let nan = Self.pool.runTwice(SandboxJob(program: "def f():\n    return float('nan')\n", calls: [""]))
+        XCTAssertTrue(nan.deterministic, "identical reprs are the same output even when == says otherwise")
+    }
+
+    func testTestScriptMode() {
+        let program = "def add(a, b):\n    return a + b\n"
+        let passing = Self.pool.run(SandboxJob(program: program, entryPoint: "add",
+                                               testScript: "def check(c):\n    assert c(1, 2) == 3\ncheck(add)\n"))
+        XCTAssertEqual(passing.status, .completed)
+        let failing = Self.pool.run(SandboxJob(program: program, entryPoint: "add",
+                                               testScript: "def check(c):\n    assert c(1, 2) == 4, 'wrong sum'\ncheck(add)\n"))
+        guard case let .raised(exception) = failing.status else { return XCTFail(failing.summary) }
+        XCTAssertEqual(exception.type, "AssertionError")
+        XCTAssertEqual(exception.message, "wrong sum")
+    }
+
+    func testOversizedJobsAreRefusedBeforeAnyZygote() {
+        let big = String(repeating: "#", count: ZygotePool.maxSourceBytes + 1)
+        guard case .sandboxFailure = Self.pool.run(SandboxJob(program: big)).status else { return XCTFail() }
+        guard case .sandboxFailure = Self.pool.run(SandboxJob(program: "", entryPoint: "os.system")).status else { return XCTFail() }
+    }
+
+    func testStrictPolicyHasNoEntropy() throws {
+        let pool = try ZygotePool(policyNamed: "strict", size: 1)
+        defer { pool.shutdown() }
+        let result = pool.run(SandboxJob(program: "\(RedTeamTests.posix)\ndef f():\n    return P('posix').urandom(4)\n", calls: [""]))
+        guard case .raised? = result.calls.first else { return XCTFail(result.summary) }
+    }
+
+    func testBenchmarkPolicyAllowsCommonModules() throws {
+        let pool = try ZygotePool(policyNamed: "benchmark", size: 1)
+        defer { pool.shutdown() }
+        let result = pool.run(SandboxJob(program: "import hashlib, random, datetime\ndef f(s):\n    random.seed(1)\n    return hashlib.md5(s.encode()).hexdigest(), random.randint(1, 6), datetime.date(2024, 1, 31).isoformat()\n",
+                                         calls: ["'Hello world'"]))
+        XCTAssertEqual(result.calls.first?.literal, "('3e25960a79dbc69b674cd4ec67a72c62', 2, '2024-01-31')", result.summary)
+    }
+}
+
+final class SandboxPolicyTests: XCTestCase {
+    func load(_ json: String) throws -> SandboxPolicy {
+        try SandboxPolicy(json: Data(json.utf8), file: "test.json")
+    }
+
+    func testShippedPoliciesLoadAndCompile() throws {
+        for name in ["default", "strict", "benchmark"] {
+            let policy = try PolicyLocator.load(name)
+            XCTAssertEqual(policy.name, name)
+            let program = try SeccompCompiler.compile(policy, file: name)
+            // Attach cost grows with filter length: keep every shipped filter short.
+            XCTAssertLessThan(program.count / 8, 80, "\(name) filter has \(program.count / 8) instructions")
+        }
+    }
+
+    func testMalformedPoliciesNameTheField() throws {
+        let valid = try JSONSerialization.jsonObject(with: Data(contentsOf: PolicyLocator.locate("default"))) as! [String: Any]
+        func expectError(_ mutate: (inout [String: Any]) -> Void, field: String) {
+            var copy = valid
+            mutate(&copy)
+            let data = try! JSONSerialization.data(withJSONObject: copy)
+            XCTAssertThrowsError(try SandboxPolicy(json: data, file: "bad.json").compiledForTest()) { error in
+                guard case let SandboxError.invalidPolicy(_, reported, _) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(reported, field)
+            }
+        }
+        expectError({ $0["limits"] = ["cpu_seconds": 1] }, field: "limits.address_space_mb")
+        expectError({ var l = $0["limits"] as! [String: Any]; l["cpu_seconds"] = -1; $0["limits"] = l }, field: "limits.cpu_seconds")
+        expectError({ var l = $0["limits"] as! [String: Any]; l["cpu_seconds"] = true; $0["limits"] = l }, field: "limits.cpu_seconds")
+        expectError({ var s = $0["seccomp"] as! [String: Any]; s["default_action"] = "allow"; $0["seccomp"] = s }, field: "seccomp.default_action")
+        expectError({ var s = $0["seccomp"] as! [String: Any]; s["allow"] = [["syscall": "wrte"]]; $0["seccomp"] = s }, field: "seccomp.allow[0].syscall")
+        expectError({ var s = $0["seccomp"] as! [String: Any]; s["allow"] = [["syscall": "write", "args": [["index": 9, "op": "eq", "value": 1]]]]; $0["seccomp"] = s },
+                    field: "seccomp.allow[0].args[0].index")
+        expectError({ var s = $0["seccomp"] as! [String: Any]; s["allow"] = [["syscall": "write", "args": [["index": 0, "op": "eq", "value": "fd_of_doom"]]]]; $0["seccomp"] = s },
+                    field: "seccomp.allow[0].args[0].value")
+        expectError({ var s = $0["seccomp"] as! [String: Any]; s["errno"] = ["EWHAT": ["open"]]; $0["seccomp"] = s }, field: "seccomp.errno.EWHAT")
+        expectError({ var p = $0["python"] as! [String: Any]; p["preimport"] = ["os; import evil"]; $0["python"] = p }, field: "python.preimport[0]")
+        expectError({ $0.removeValue(forKey: "name") }, field: "name")
+        XCTAssertThrowsError(try load("{not json")) { error in
+            XCTAssertEqual("\(error)", "policy test.json: (file): not valid JSON")
+        }
+    }
+
+    func testUnknownPolicyNameListsWhereItLooked() {
+        XCTAssertThrowsError(try PolicyLocator.load("no-such-policy")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("no sandbox policy named 'no-such-policy' (looked in "), "\(error)")
+        }
+    }
+}
+
+extension SandboxPolicy {
+    /// Parsing alone does not resolve syscall names; compiling does. Tests want both errors.
+    func compiledForTest() throws -> [UInt8] { try SeccompCompiler.compile(self, file: "bad.json") }
+}

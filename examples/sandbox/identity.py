@@ -1,0 +1,3 @@
+# The seed task of every AZR buffer: deduction asks what f("Hello world") returns.
+def f(a):
+    return a
