@@ -23,7 +23,7 @@ build: deps
 # confined child, a hostile program contained, and the throughput figures.
 run: build
 	$(AZR) sandbox run examples/sandbox/identity.py --call '"Hello world"' --expect '"Hello world"'
-	-$(AZR) sandbox run examples/sandbox/fork_bomb.py --call ''
+	@$(AZR) sandbox run examples/sandbox/fork_bomb.py --call '' || echo "(exit status $$?: the fork bomb was contained, as it should be)"
 	$(AZR) sandbox bench --seconds 2
 
 test: deps

@@ -155,6 +155,39 @@ static void confine_child(int result_fd) {
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &seccomp_program) != 0) _exit(124);
 }
 
+/* Confines one throwaway child through the real path before the first job, so a kernel without pidfd_open,
+ * close_range or seccomp filters makes the pool refuse to start with one clear reason, rather than fail or
+ * crawl to the deadline on every job. Returns NULL when all is well. */
+static const char *self_test(void) {
+    int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (pidfd < 0) return "kernel lacks pidfd_open (needs Linux 5.9 or later)";
+    close(pidfd);
+    if (syscall(SYS_close_range, ~0u - 1, ~0u, 0) != 0) return "kernel lacks close_range (needs Linux 5.9 or later)";
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return "pipe2 failed";
+    pid_t pid = fork();
+    if (pid < 0) return "fork failed";
+    if (pid == 0) {
+        PyOS_AfterFork_Child();
+        confine_child(fds[1]);
+        _exit(0);
+    }
+    close(fds[1]);
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status)) return "a confined test child was killed before it could exit (does the policy allow exit_group?)";
+    switch (WEXITSTATUS(status)) {
+    case 0: return NULL;
+    case 120: return "cannot set resource limits";
+    case 121: return "cannot arrange the child's file descriptors";
+    case 122: return "cannot set PR_SET_PDEATHSIG";
+    case 123: return "cannot set PR_SET_NO_NEW_PRIVS";
+    case 124: return "the kernel refused the seccomp filter";
+    default: return "a confined test child failed";
+    }
+}
+
 static void run_child(int result_fd, const char *payload, uint32_t payload_len) {
     PyOS_AfterFork_Child();
     confine_child(result_fd);
@@ -306,6 +339,11 @@ int main(void) {
     if (load_prelude(prelude) != 0) return 2;
     free(prelude);
     share_interpreter_text_with_children();
+    const char *problem = self_test();
+    if (problem != NULL) {
+        send_ready(1, problem);
+        return 2;
+    }
     send_ready(0, "");
 
     for (;;) {

@@ -6,6 +6,23 @@ import XCTest
 final class PythonLiteralTests: XCTestCase {
     func parse(_ text: String) throws -> PythonValue { try PythonValue(literal: text) }
 
+    /// Runs the reference CPython on `script` with `input` on stdin and returns its stdout.
+    static func python(_ script: String, input: Data) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        stdin.fileHandleForWriting.write(input)
+        stdin.fileHandleForWriting.closeFile()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
+        return output
+    }
+
     func testScalars() throws {
         XCTAssertEqual(try parse("None").typeName, "NoneType")
         XCTAssertEqual(try parse("-17"), .int(-17))
@@ -95,17 +112,7 @@ final class PythonLiteralTests: XCTestCase {
         pairs = json.load(sys.stdin)
         print(json.dumps([eval(a, names) == eval(b, names) for a, b in pairs]))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: pairs.map { [$0.0, $0.1] }))
-        input.fileHandleForWriting.closeFile()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try Self.python(script, input: try JSONSerialization.data(withJSONObject: pairs.map { [$0.0, $0.1] }))
         let expected = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [Bool])
         XCTAssertEqual(expected.count, pairs.count)
         for ((a, b), truth) in zip(pairs, expected) {
@@ -117,18 +124,9 @@ final class PythonLiteralTests: XCTestCase {
         let value = try parse("[None, True, -5, 123456789012345678901234567890, -2147483649, 1.5, (1-2j), 'é\\udc80', b'\\x01', (1,), {1: [2]}, {3}, frozenset({4})]")
         var writer = MarshalWriter()
         writer.write(value)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import marshal, sys; print(repr(marshal.loads(sys.stdin.buffer.read())))"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(writer.bytes))
-        input.fileHandleForWriting.closeFile()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let output = try Self.python("import marshal, sys; print(repr(marshal.loads(sys.stdin.buffer.read())))",
+                                     input: Data(writer.bytes))
+        let text = String(decoding: output, as: UTF8.self)
         XCTAssertEqual(try parse(text.trimmingCharacters(in: .whitespacesAndNewlines)), value, text)
     }
 }

@@ -96,6 +96,19 @@ final class ZygotePoolTests: XCTestCase {
         guard case .sandboxFailure = Self.pool.run(SandboxJob(program: "", entryPoint: "os.system")).status else { return XCTFail() }
     }
 
+    func testAPolicyThatCannotWorkStopsThePoolFromStarting() throws {
+        var policy = try PolicyLocator.load("default")
+        policy.allow.removeAll { $0.syscall == "exit_group" }
+        XCTAssertThrowsError(try ZygotePool(policy: policy, size: 1)) { error in
+            XCTAssertEqual("\(error)", "sandbox zygote failed to start: a confined test child was killed before it could exit (does the policy allow exit_group?)")
+        }
+        policy = try PolicyLocator.load("default")
+        policy.preimport.append("no_such_module_anywhere")
+        XCTAssertThrowsError(try ZygotePool(policy: policy, size: 1)) { error in
+            XCTAssertEqual("\(error)", "sandbox zygote failed to start: prelude failed: No module named 'no_such_module_anywhere'")
+        }
+    }
+
     func testStrictPolicyHasNoEntropy() throws {
         let pool = try ZygotePool(policyNamed: "strict", size: 1)
         defer { pool.shutdown() }
