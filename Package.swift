@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "azr", targets: ["azr"]),
         .executable(name: "azr-zygote", targets: ["azr-zygote"]),
         .library(name: "Sandbox", targets: ["Sandbox"]),
+        .library(name: "Tasks", targets: ["Tasks"]),
+        .library(name: "Gym", targets: ["Gym"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,10 +32,14 @@ let package = Package(
         .target(name: "Sandbox",
                 dependencies: ["CSeccomp", .product(name: "BigInt", package: "BigInt")],
                 swiftSettings: fastMath),
+        .target(name: "Tasks", dependencies: ["Sandbox"]),
+        .target(name: "Gym", dependencies: ["Tasks", "Sandbox"]),
         .executableTarget(name: "azr",
-                          dependencies: ["Sandbox",
+                          dependencies: ["Sandbox", "Tasks", "Gym",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Sandbox", "azr-zygote"]),
+        .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "azr-zygote", "azr"]),
     ]
 )

@@ -1,0 +1,52 @@
+/// A role in a self-play game. AZR has two; later games add more (LSP's challenger, SGS's guide), so roles
+/// are open strings rather than a closed enum.
+public struct Role: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public static let propose = Role(rawValue: "propose")
+    public static let solve = Role(rawValue: "solve")
+}
+
+/// One prompt for the model.
+public struct PolicyRequest: Sendable, Equatable {
+    public var prompt: String
+    public var role: Role
+    public var taskType: String
+    public var temperature: Double
+    /// True for rollouts that only score a proposal (learnability) and are not trained on.
+    public var scoringOnly: Bool
+
+    public init(prompt: String, role: Role, taskType: String, temperature: Double = 1.0, scoringOnly: Bool = false) {
+        self.prompt = prompt
+        self.role = role
+        self.taskType = taskType
+        self.temperature = temperature
+        self.scoringOnly = scoringOnly
+    }
+}
+
+/// Anything that turns prompts into completions: the trained model, or a script in tests.
+public protocol Policy {
+    /// One completion per request, in order.
+    func complete(_ requests: [PolicyRequest]) throws -> [String]
+}
+
+/// A policy that answers from a function of the request; tests use it to script the model.
+public struct ScriptedPolicy: Policy {
+    private let answer: (PolicyRequest, Int) -> String
+
+    /// `answer(request, index)` gives the completion; `index` counts requests of the same role and task type.
+    public init(_ answer: @escaping (PolicyRequest, Int) -> String) { self.answer = answer }
+
+    public func complete(_ requests: [PolicyRequest]) throws -> [String] {
+        var counts: [String: Int] = [:]
+        return requests.map { request in
+            let key = "\(request.role)/\(request.taskType)"
+            let index = counts[key, default: 0]
+            counts[key] = index + 1
+            return answer(request, index)
+        }
+    }
+}

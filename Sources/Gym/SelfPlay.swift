@@ -1,0 +1,240 @@
+import Dispatch
+import Foundation
+import Sandbox
+import Tasks
+
+/// Batch sizes and rewards of one self-play step (DESIGN.md §1; the paper uses 64 per task×role batch).
+public struct SelfPlaySettings: Codable, Sendable, Equatable {
+    public var proposalsPerType = 4
+    public var solverTasksPerType = 4
+    /// n: solver rollouts per valid proposal to measure its solve rate (learnability).
+    public var learnabilityRollouts = 8
+    public var learnabilityTemperature = 1.0
+    public var temperature = 1.0
+    public var rewards = RewardSettings()
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case proposalsPerType = "proposals_per_type"
+        case solverTasksPerType = "solver_tasks_per_type"
+        case learnabilityRollouts = "learnability_rollouts"
+        case learnabilityTemperature = "learnability_temperature"
+        case temperature, rewards
+    }
+}
+
+/// One sample the trainer learns from. `group` is the baseline group (task type × role, as TRR++ wants).
+public struct TrainingRecord: Sendable, Equatable {
+    public var prompt: String
+    public var completion: String
+    public var reward: Double
+    public var taskType: String
+    public var role: Role
+    public var group: String { "\(taskType).\(role.rawValue)" }
+}
+
+/// What a step did, for metrics.
+public struct StepCounters: Codable, Sendable, Equatable {
+    public var proposals: [String: Int] = [:]
+    public var valid: [String: Int] = [:]
+    public var added: [String: Int] = [:]
+    /// Invalid proposals by task type and reason.
+    public var invalid: [String: [String: Int]] = [:]
+    /// Learnability solve rates of the valid proposals, averaged, by task type.
+    public var proposalSolveRate: [String: Double] = [:]
+    /// Solver batch solve rates by task type.
+    public var solveRate: [String: Double] = [:]
+    /// Mean reward by group (task type.role).
+    public var rewardMean: [String: Double] = [:]
+    public var bufferSize: [String: Int] = [:]
+    public var sandboxJobs = 0
+    public var seconds: [String: Double] = [:]
+}
+
+public struct StepResult: Sendable {
+    public var step: Int
+    public var records: [TrainingRecord]
+    public var counters: StepCounters
+    /// Every judged proposal and answer, for the samples log.
+    public var proposals: [(taskType: String, completion: String, outcome: ProposalOutcome, reward: Double)]
+}
+
+/// AZR's self-play loop over any set of environments, one buffer each.
+public final class SelfPlay {
+    public let registry: EnvironmentRegistry
+    public let buffers: [String: TaskBuffer]
+    public var settings: SelfPlaySettings
+    public let runner: ProgramRunner
+    public var generator: SeededGenerator
+    /// The next step's number (0 before the first).
+    public private(set) var stepNumber: Int
+
+    /// Opens (or creates) one buffer per environment in `directory` (`NAME.jsonl`), or in memory when nil.
+    public init(registry: EnvironmentRegistry = .standard, runner: ProgramRunner, settings: SelfPlaySettings = .init(),
+                directory: URL? = nil, seed: UInt64 = 0, step: Int = 0) throws {
+        self.registry = registry
+        self.runner = runner
+        self.settings = settings
+        generator = SeededGenerator(seed: seed)
+        stepNumber = step
+        var buffers: [String: TaskBuffer] = [:]
+        for name in registry.names {
+            let environment = registry[name]!
+            buffers[name] = try TaskBuffer(name: name, url: directory?.appendingPathComponent("\(name).jsonl"),
+                                           seed: environment.seed)
+        }
+        self.buffers = buffers
+    }
+
+    /// One AZR iteration: propose for each task type, validate, score learnability, add to the buffers, solve
+    /// a batch per type, score. Returns the records for the trainer and the step's counters.
+    public func step(policy: Policy) throws -> StepResult {
+        let step = stepNumber
+        let context = TaskContext(runner: runner, step: step)
+        var counters = StepCounters()
+        let jobsBefore = runner.pool.jobCount
+        var clock = DispatchTime.now()
+        func lap(_ phase: String) {
+            let now = DispatchTime.now()
+            counters.seconds[phase] = Double(now.uptimeNanoseconds - clock.uptimeNanoseconds) / 1e9
+            clock = now
+        }
+
+        // Propose.
+        var proposalRequests: [PolicyRequest] = []
+        var proposalReferences: [[Triple]] = []
+        for name in registry.names {
+            let environment = registry[name]!
+            let pool = environment.referenceBuffers.compactMap { buffers[$0]?.triples }.flatMap { $0 }
+            for _ in 0..<settings.proposalsPerType {
+                let references = Array(pool.shuffled(using: &generator).prefix(environment.referenceCount))
+                proposalReferences.append(references)
+                proposalRequests.append(PolicyRequest(prompt: environment.proposerPrompt(references: references), role: .propose,
+                                                      taskType: name, temperature: settings.temperature))
+            }
+        }
+        let proposalCompletions = try policy.complete(proposalRequests)
+        lap("propose")
+
+        // Validate, concurrently across the sandbox pool.
+        let outcomes = concurrentMap(proposalRequests.indices) { index -> ProposalOutcome in
+            let request = proposalRequests[index]
+            return self.registry[request.taskType]!.propose(completion: proposalCompletions[index],
+                                                            references: proposalReferences[index], context: context)
+        }
+        lap("validate")
+
+        // Learnability: n solver rollouts per valid proposal, scored but not trained on.
+        var scoringRequests: [PolicyRequest] = []
+        var scoringOwner: [Int] = []
+        for (index, outcome) in outcomes.enumerated() {
+            guard let triple = outcome.triple else { continue }
+            let environment = registry[triple.type]!
+            for _ in 0..<settings.learnabilityRollouts {
+                scoringRequests.append(PolicyRequest(prompt: environment.solverPrompt(for: triple), role: .solve,
+                                                     taskType: triple.type, temperature: settings.learnabilityTemperature,
+                                                     scoringOnly: true))
+                scoringOwner.append(index)
+            }
+        }
+        let scoringCompletions = try policy.complete(scoringRequests)
+        let scoringOutcomes = concurrentMap(scoringRequests.indices) { index -> SolveOutcome in
+            let triple = outcomes[scoringOwner[index]].triple!
+            return self.registry[triple.type]!.check(completion: scoringCompletions[index], for: triple, context: context)
+        }
+        var solved: [Int: (correct: Int, total: Int)] = [:]
+        for (index, owner) in scoringOwner.enumerated() {
+            solved[owner, default: (0, 0)].total += 1
+            if scoringOutcomes[index].isCorrect { solved[owner, default: (0, 0)].correct += 1 }
+        }
+        lap("learnability")
+
+        var records: [TrainingRecord] = []
+        var proposals: [(String, String, ProposalOutcome, Double)] = []
+        var rates: [String: [Double]] = [:]
+        for (index, outcome) in outcomes.enumerated() {
+            let request = proposalRequests[index]
+            let type = request.taskType
+            counters.proposals[type, default: 0] += 1
+            let reward: Double
+            switch outcome {
+            case let .valid(triple):
+                counters.valid[type, default: 0] += 1
+                let tally = solved[index] ?? (0, 0)
+                let rate = tally.total == 0 ? 0 : Double(tally.correct) / Double(tally.total)
+                rates[type, default: []].append(rate)
+                reward = settings.rewards.proposer(solveRate: rate)
+                if try buffers[type]!.add(triple) { counters.added[type, default: 0] += 1 }
+            case let .invalid(invalid):
+                counters.invalid[type, default: [:]][invalid.reason.rawValue, default: 0] += 1
+                reward = settings.rewards.invalidProposal
+            }
+            proposals.append((type, proposalCompletions[index], outcome, reward))
+            records.append(TrainingRecord(prompt: request.prompt, completion: proposalCompletions[index], reward: reward,
+                                          taskType: type, role: .propose))
+        }
+        counters.proposalSolveRate = rates.mapValues { $0.reduce(0, +) / Double($0.count) }
+
+        // Solve: this step's new tasks first, the rest drawn uniformly from the buffer.
+        var solverRequests: [PolicyRequest] = []
+        var solverTasks: [Triple] = []
+        for name in registry.names {
+            let environment = registry[name]!
+            let buffer = buffers[name]!
+            var chosen = Array(buffer.created(since: step).filter { $0.source != "seed" }.prefix(settings.solverTasksPerType))
+            let chosenKeys = Set(chosen.map(\.dedupKey))
+            let rest = buffer.triples.filter { !chosenKeys.contains($0.dedupKey) }.shuffled(using: &generator)
+            chosen += rest.prefix(settings.solverTasksPerType - chosen.count)
+            // A small buffer repeats tasks rather than shrinking the batch.
+            while chosen.count < settings.solverTasksPerType, let any = buffer.triples.randomElement(using: &generator) {
+                chosen.append(any)
+            }
+            for triple in chosen {
+                solverTasks.append(triple)
+                solverRequests.append(PolicyRequest(prompt: environment.solverPrompt(for: triple), role: .solve,
+                                                    taskType: name, temperature: settings.temperature))
+            }
+        }
+        let solverCompletions = try policy.complete(solverRequests)
+        let solverOutcomes = concurrentMap(solverRequests.indices) { index -> SolveOutcome in
+            self.registry[solverRequests[index].taskType]!.check(completion: solverCompletions[index],
+                                                                 for: solverTasks[index], context: context)
+        }
+        var solverTally: [String: (Int, Int)] = [:]
+        for index in solverRequests.indices {
+            let type = solverRequests[index].taskType
+            let outcome = solverOutcomes[index]
+            solverTally[type, default: (0, 0)].1 += 1
+            if outcome.isCorrect { solverTally[type, default: (0, 0)].0 += 1 }
+            records.append(TrainingRecord(prompt: solverRequests[index].prompt, completion: solverCompletions[index],
+                                          reward: settings.rewards.solver(outcome), taskType: type, role: .solve))
+        }
+        counters.solveRate = solverTally.mapValues { Double($0.0) / Double(max($0.1, 1)) }
+        lap("solve")
+
+        var sums: [String: (Double, Int)] = [:]
+        for record in records {
+            sums[record.group, default: (0, 0)].0 += record.reward
+            sums[record.group, default: (0, 0)].1 += 1
+        }
+        counters.rewardMean = sums.mapValues { $0.0 / Double($0.1) }
+        counters.bufferSize = buffers.mapValues(\.count)
+        counters.sandboxJobs = runner.pool.jobCount - jobsBefore
+        stepNumber += 1
+        return StepResult(step: step, records: records, counters: counters, proposals: proposals)
+    }
+}
+
+/// Maps `indices` concurrently; the sandbox pool bounds how many run at once.
+func concurrentMap<T>(_ indices: Range<Int>, _ transform: @escaping (Int) -> T) -> [T] {
+    var results = [T?](repeating: nil, count: indices.count)
+    let lock = NSLock()
+    DispatchQueue.concurrentPerform(iterations: indices.count) { offset in
+        let value = transform(indices.lowerBound + offset)
+        lock.lock()
+        results[offset] = value
+        lock.unlock()
+    }
+    return results.map { $0! }
+}

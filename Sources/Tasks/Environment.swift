@@ -1,0 +1,79 @@
+import Sandbox
+
+/// What an environment needs from the outside while it proposes and checks.
+public struct TaskContext: Sendable {
+    public var runner: ProgramRunner
+    /// The self-play step, recorded in the triples it creates.
+    public var step: Int
+
+    public init(runner: ProgramRunner, step: Int = 0) {
+        self.runner = runner
+        self.step = step
+    }
+}
+
+/// What became of one proposer completion.
+public enum ProposalOutcome: Sendable {
+    case valid(Triple)
+    case invalid(Invalid)
+
+    public var triple: Triple? {
+        if case let .valid(triple) = self { return triple }
+        return nil
+    }
+}
+
+/// How one solver answer was judged.
+public enum SolveOutcome: Sendable, Equatable {
+    case correct
+    /// Well formed, but not right (or not runnable).
+    case wrong(String)
+    /// The answer's blocks could not be read.
+    case malformed(String)
+
+    public var isCorrect: Bool { self == .correct }
+}
+
+/// A task type of the gym. Deduction, abduction and induction conform; so can any new task type (see
+/// examples/custom-task). An environment owns one buffer, named like itself.
+///
+/// The loop calls, per step: `proposerPrompt(references:)` with `referenceCount` triples drawn from
+/// `referenceBuffers`; `propose(completion:references:context:)` on the model's answer, which validates in the
+/// sandbox; `solverPrompt(for:)` on triples from its buffer; `check(completion:for:context:)` on answers.
+public protocol Environment: Sendable {
+    var name: String { get }
+    /// The buffers the proposer's references come from (induction: deduction's and abduction's).
+    var referenceBuffers: [String] { get }
+    var referenceCount: Int { get }
+    /// The triple every buffer of this type starts with.
+    var seed: Triple { get }
+    func proposerPrompt(references: [Triple]) -> String
+    func propose(completion: String, references: [Triple], context: TaskContext) -> ProposalOutcome
+    func solverPrompt(for triple: Triple) -> String
+    func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome
+}
+
+extension Environment {
+    public var referenceBuffers: [String] { [name] }
+}
+
+/// Task types by name. `standard` holds AZR's three; plug-ins register more.
+public struct EnvironmentRegistry: Sendable {
+    private(set) public var environments: [String: any Environment] = [:]
+    private(set) public var names: [String] = []
+
+    public init(_ environments: [any Environment] = []) {
+        environments.forEach { register($0) }
+    }
+
+    public mutating func register(_ environment: any Environment) {
+        if environments[environment.name] == nil { names.append(environment.name) }
+        environments[environment.name] = environment
+    }
+
+    public subscript(name: String) -> (any Environment)? { environments[name] }
+
+    public static var standard: EnvironmentRegistry {
+        EnvironmentRegistry([DeductionTask(), AbductionTask(), InductionTask()])
+    }
+}
