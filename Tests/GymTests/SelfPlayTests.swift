@@ -1,0 +1,119 @@
+import Foundation
+import Gym
+import Sandbox
+import Tasks
+import XCTest
+
+func answer(_ blocks: [(String, String)]) -> String {
+    "thinking</think> <answer>\n" + blocks.map { "```\($0.0)\n\($0.1)\n```" }.joined(separator: "\n") + "\n</answer>"
+}
+
+final class SelfPlayTests: XCTestCase {
+    static var pool: ZygotePool!
+
+    override class func setUp() {
+        super.setUp()
+        pool = try! ZygotePool(policyNamed: "default", size: 2)
+    }
+
+    override class func tearDown() {
+        pool.shutdown()
+        super.tearDown()
+    }
+
+    /// A scripted model: proposals 0 and 1 of each type are valid, 2 is malformed, 3 is invalid (raises).
+    /// As solver it answers correctly on every other rollout, so a new task's solve rate is exactly 1/2.
+    static let script = ScriptedPolicy { request, index in
+        let program = "def f(s, n):\n    return s * n + str(\(index))"
+        switch (request.role, request.taskType) {
+        case (.propose, "induction"):
+            switch index {
+            case 2: return "I am not sure."
+            case 3: return answer([("input", "1"), ("message", "x")])
+            default:
+                return answer((0..<10).map { ("input", "'\(index)-\($0)'") } + [("message", "Returns its input.")])
+            }
+        case (.propose, _):
+            switch index {
+            case 2: return "def f(x): return x"
+            case 3: return answer([("python", "def f(x):\n    return 1 / 0"), ("input", "1")])
+            default: return answer([("python", program), ("input", "'ab', \(index + 1)")])
+            }
+        case (.solve, _):
+            return index % 2 == 0 ? "no idea" : answer([("output", "'nope'")])
+        default:
+            return ""
+        }
+    }
+
+    func testOneStepProducesTheSixBatchesWithAZRRewards() throws {
+        var settings = SelfPlaySettings()
+        settings.proposalsPerType = 4
+        settings.solverTasksPerType = 3
+        settings.learnabilityRollouts = 4
+        let directory = temporaryDirectory()
+        let play = try SelfPlay(runner: ProgramRunner(pool: Self.pool), settings: settings, directory: directory, seed: 1)
+        let result = try play.step(policy: Self.script)
+
+        XCTAssertEqual(result.records.count, 3 * 4 + 3 * 3)
+        XCTAssertEqual(Set(result.records.map(\.group)), ["deduction.propose", "abduction.propose", "induction.propose",
+                                                          "deduction.solve", "abduction.solve", "induction.solve"])
+        for type in ["deduction", "abduction", "induction"] {
+            XCTAssertEqual(result.counters.proposals[type], 4)
+            XCTAssertEqual(result.counters.valid[type], 2, type)
+            let invalid = result.counters.invalid[type] ?? [:]
+            XCTAssertEqual(invalid.values.reduce(0, +), 2, "\(type): \(invalid)")
+            XCTAssertEqual(invalid["malformed"], 1, type)
+        }
+        XCTAssertEqual(result.counters.invalid["deduction"]?["raised"], 1)
+        XCTAssertEqual(result.counters.invalid["induction"]?["too_few_inputs"], 1)
+        // The scripted solver never answers correctly, so every valid proposal has solve rate 0 → reward 0,
+        // invalid ones −1: the mean over 2 valid and 2 invalid is −0.5.
+        XCTAssertEqual(result.counters.rewardMean["deduction.propose"], -0.5)
+        // Solver answers alternate malformed (−1) and wrong (−0.5).
+        XCTAssertEqual(result.counters.solveRate["deduction"], 0)
+        XCTAssertEqual(result.counters.bufferSize["deduction"], 3)
+        XCTAssertEqual(result.counters.bufferSize["induction"], 3)
+        XCTAssertGreaterThan(result.counters.sandboxJobs, 0)
+
+        // The buffers are on disk, and this step's new tasks were put in front of the solver.
+        let reopened = try TaskBuffer(name: "deduction", url: directory.appendingPathComponent("deduction.jsonl"))
+        XCTAssertEqual(reopened.count, 3)
+        let solvePrompts = result.records.filter { $0.group == "deduction.solve" }.map(\.prompt)
+        XCTAssertTrue(solvePrompts.contains { $0.contains("return s * n + str(0)") })
+    }
+
+    func testLearnabilityRewardIsOneMinusTheSolveRate() throws {
+        // The solver gets every other rollout right on the deduction task it is shown.
+        let policy = ScriptedPolicy { request, index in
+            switch request.role {
+            case .propose where request.taskType == "deduction":
+                return answer([("python", "def f(a):\n    return a * 3"), ("input", "14")])
+            case .solve where request.taskType == "deduction":
+                return answer([("output", index % 2 == 0 ? "42" : "41")])
+            default:
+                return "nothing"
+            }
+        }
+        var settings = SelfPlaySettings()
+        settings.proposalsPerType = 1
+        settings.solverTasksPerType = 1
+        settings.learnabilityRollouts = 8
+        let registry = EnvironmentRegistry([DeductionTask()])
+        let play = try SelfPlay(registry: registry, runner: ProgramRunner(pool: Self.pool), settings: settings, seed: 5)
+        let result = try play.step(policy: policy)
+        let proposal = try XCTUnwrap(result.records.first { $0.role == .propose })
+        XCTAssertEqual(proposal.reward, 0.5)
+        XCTAssertEqual(result.counters.proposalSolveRate["deduction"], 0.5)
+    }
+
+    func testAStepIsReproducibleFromItsSeed() throws {
+        var settings = SelfPlaySettings()
+        settings.learnabilityRollouts = 2
+        func run() throws -> [String] {
+            let play = try SelfPlay(runner: ProgramRunner(pool: Self.pool), settings: settings, seed: 42)
+            return try (0..<2).flatMap { _ in try play.step(policy: Self.script).records.map { "\($0.group) \($0.reward) \($0.prompt.hashValue)" } }
+        }
+        XCTAssertEqual(try run(), try run())
+    }
+}
