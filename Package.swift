@@ -34,12 +34,14 @@ let package = Package(
                 swiftSettings: fastMath),
         .target(name: "Tasks", dependencies: ["Sandbox"]),
         .target(name: "Gym", dependencies: ["Tasks", "Sandbox"]),
+        // A task type written outside the gym, as a user would: examples/custom-task.
+        .target(name: "ExampleTasks", dependencies: ["Tasks", "Sandbox"], path: "examples/custom-task"),
         .executableTarget(name: "azr",
                           dependencies: ["Sandbox", "Tasks", "Gym",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Sandbox", "azr-zygote"]),
-        .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "azr-zygote", "azr"]),
+        .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "ExampleTasks", "azr-zygote", "azr"]),
     ]
 )
