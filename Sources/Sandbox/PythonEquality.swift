@@ -38,7 +38,7 @@ extension PythonValue: Equatable {
     }
 
     /// The numeric tower view of bool, int, float and complex.
-    var number: PythonNumber? {
+    public var number: PythonNumber? {
         switch self {
         case let .bool(value): return .integer(BigInt(value ? 1 : 0))
         case let .int(value): return .integer(value)
@@ -84,7 +84,8 @@ extension PythonValue: Equatable {
     }
 }
 
-enum PythonNumber {
+/// The numeric tower view of a value.
+public enum PythonNumber {
     case integer(BigInt)
     case real(Double)
     case complex(Double, Double)

@@ -13,10 +13,15 @@ public struct PythonLiteralError: Error, Equatable, CustomStringConvertible {
 public struct PythonLiteralParser {
     public var maxDepth: Int
     public var maxNodes: Int
+    /// Also read JSON: `true`, `false`, `null`, `NaN`, `Infinity`, and `\uD83D\uDE00` surrogate pairs as
+    /// one character. Benchmark files store Python values as JSON, and JSONSerialization would turn large
+    /// integers into doubles.
+    public var json: Bool
 
-    public init(maxDepth: Int = 100, maxNodes: Int = 1_000_000) {
+    public init(maxDepth: Int = 100, maxNodes: Int = 1_000_000, json: Bool = false) {
         self.maxDepth = maxDepth
         self.maxNodes = maxNodes
+        self.json = json
     }
 
     /// Parses one value; a top-level `1, 2` is the tuple `(1, 2)`, as in `ast.literal_eval`.
@@ -184,6 +189,16 @@ private struct Cursor {
             if let next = peek(), next == "'" || next == "\"", isStringPrefix(word) {
                 position -= word.unicodeScalars.count
                 return try strings()
+            }
+            if limits.json {
+                switch word {
+                case "true": return .bool(true)
+                case "false": return .bool(false)
+                case "null": return .none
+                case "NaN": return .float(.nan)
+                case "Infinity": return .float(.infinity)
+                default: break
+                }
             }
             switch word {
             case "None": return .none
@@ -438,6 +453,7 @@ private struct Cursor {
             switch next {
             case "\n": break
             case "\\", "'", "\"": out.append(next)
+            case "/" where limits.json: out.append(next)
             case "a": out.append("\u{07}")
             case "b": out.append("\u{08}")
             case "f": out.append("\u{0C}")
@@ -457,7 +473,20 @@ private struct Cursor {
             case "x":
                 out.append(try hexEscape(digits: 2, bytes: bytes))
             case "u" where !bytes:
-                out.append(try hexEscape(digits: 4, bytes: false))
+                let unit = try hexEscape(digits: 4, bytes: false)
+                // JSON writes a character outside the BMP as two \u escapes; join them.
+                if limits.json, (0x10F000...0x10F3FF).contains(unit.value), peek() == "\\", peek(1) == "u" {
+                    let save = position
+                    position += 2
+                    let low = try hexEscape(digits: 4, bytes: false)
+                    if (0x10F400...0x10F7FF).contains(low.value) {
+                        let high = unit.value - 0x10F000 + 0xD800, lowUnit = low.value - 0x10F000 + 0xD800
+                        out.append(Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (lowUnit - 0xDC00))!)
+                        continue
+                    }
+                    position = save
+                }
+                out.append(unit)
             case "U" where !bytes:
                 out.append(try hexEscape(digits: 8, bytes: false))
             case "N" where !bytes:

@@ -6,6 +6,9 @@ public struct SandboxJob: Sendable, Equatable {
     /// Argument texts, one per call of the entry point: `"abc", [1, 2]` calls `f("abc", [1, 2])`. `nil` runs
     /// the program only. The texts are Python literals; each call gets freshly built arguments.
     public var calls: [String]?
+    /// Already-parsed arguments, one array per call; when set, `calls` is ignored. Benchmarks use it to skip
+    /// printing and re-parsing hundreds of thousands of inputs.
+    public var argumentValues: [[PythonValue]]?
     /// The function the calls go to.
     public var entryPoint: String
     /// Source run after the program and the calls, in the same namespace (a benchmark's `check(candidate)`).
@@ -20,6 +23,11 @@ public struct SandboxJob: Sendable, Equatable {
         self.entryPoint = entryPoint
         self.testScript = testScript
         self.timeoutMilliseconds = timeoutMilliseconds
+    }
+
+    public init(program: String, arguments: [[PythonValue]], entryPoint: String = "f", timeoutMilliseconds: Int? = nil) {
+        self.init(program: program, entryPoint: entryPoint, timeoutMilliseconds: timeoutMilliseconds)
+        argumentValues = arguments
     }
 }
 

@@ -38,6 +38,8 @@ public struct SandboxPolicy: Equatable, Sendable {
     public var valueCharacters: Int
     public var maxValueDepth: Int
     public var maxValueNodes: Int
+    /// Python's limit on digits when an int becomes text (0: none). Optional in the file; 4300 as in Python.
+    public var intMaxStrDigits: Int
     /// Modules imported once in the zygote, so untrusted code can use them without touching the filesystem.
     public var preimport: [String]
     /// Top-level module names an untrusted program may not import.
@@ -98,6 +100,14 @@ extension SandboxPolicy {
         valueCharacters = try reader.positive(limits, "value_chars", path: "limits")
         maxValueDepth = try reader.positive(limits, "max_value_depth", path: "limits")
         maxValueNodes = try reader.positive(limits, "max_value_nodes", path: "limits")
+        if let digits = limits["int_max_str_digits"] {
+            guard let number = digits as? Int, number == 0 || number >= 640 else {
+                throw reader.error("limits.int_max_str_digits", "expected 0 (no limit) or an integer of at least 640")
+            }
+            intMaxStrDigits = number
+        } else {
+            intMaxStrDigits = 4300
+        }
         guard resultBytes > valueCharacters else {
             throw reader.error("limits.result_bytes", "must exceed limits.value_chars")
         }

@@ -48,6 +48,11 @@ public final class ZygotePool: @unchecked Sendable {
     /// `.badArguments` and is not sent.
     public func run(_ job: SandboxJob) -> SandboxResult {
         if let problem = Self.problem(with: job) { return Self.failure(.sandboxFailure(problem)) }
+        if let arguments = job.argumentValues {
+            return execute(Self.payload(for: job, arguments: arguments),
+                           timeout: job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
+                           expectedCalls: arguments.count, entryPoint: job.entryPoint)
+        }
         let parsed = (job.calls ?? []).map { text in
             Result { try argumentParser.parseArguments(text) }
         }

@@ -103,6 +103,24 @@ enum ZygotePrelude {
                         return safe_text(lambda: kind.__name__, '<type>')
                 return None
 
+            def hex_repr(value):
+                kind = type_(value)
+                if kind is int:
+                    return hex(value)
+                if kind is list:
+                    return '[' + ', '.join([hex_repr(item) for item in value]) + ']'
+                if kind is tuple:
+                    inner = ', '.join([hex_repr(item) for item in value])
+                    return '(' + inner + (',)' if len_(value) == 1 else ')')
+                if kind is dict_:
+                    return '{' + ', '.join([hex_repr(k) + ': ' + hex_repr(v) for k, v in dict_.items(value)]) + '}'
+                if kind is set or kind is frozenset:
+                    if not value:
+                        return kind.__name__ + '()'
+                    inner = '{' + ', '.join([hex_repr(item) for item in value]) + '}'
+                    return inner if kind is set else 'frozenset(' + inner + ')'
+                return repr_(value)
+
             def call(function, arguments):
                 started = perf()
                 try:
@@ -115,6 +133,13 @@ enum ZygotePrelude {
                     return {'not_literal': problem}
                 try:
                     text = repr_(value)
+                except ValueError:
+                    # An int past Python's digit limit: decimal conversion is quadratic, hex is linear and
+                    # still a literal the gym reads.
+                    try:
+                        text = hex_repr(value)
+                    except BaseExc as error:
+                        return {'not_literal': 'repr failed: ' + describe(error, False)['type']}
                 except BaseExc as error:
                     return {'not_literal': 'repr failed: ' + describe(error, False)['type']}
                 if len_(text) > value_cap:
@@ -123,8 +148,11 @@ enum ZygotePrelude {
 
             sources = []
 
+            set_int_max_str_digits = _sys.set_int_max_str_digits
+
             def run(payload):
                 del sources[:]
+                set_int_max_str_digits(\(policy.intMaxStrDigits))
                 job = loads(payload)
                 out, err = Capture(), Capture()
                 _sys.stdout, _sys.stderr, _sys.stdin = out, err, None

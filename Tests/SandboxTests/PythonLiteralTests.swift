@@ -145,3 +145,13 @@ final class ArgumentParsingTests: XCTestCase {
         XCTAssertThrowsError(try parser.parseArguments("1,,2"))
     }
 }
+
+final class JSONModeTests: XCTestCase {
+    func testJSONLinesParseAsPythonValues() throws {
+        let parser = PythonLiteralParser(json: true)
+        let value = try parser.parse(#"{"a": [true, false, null, 12345678901234567890123, 1.5e3, -Infinity], "s": "\ud83d\ude00\u00e9\/"}"#)
+        XCTAssertEqual(value, try PythonValue(literal: "{'a': [True, False, None, 12345678901234567890123, 1500.0, -inf], 's': '😀é/'}"))
+        guard case let .float(x) = try parser.parse("NaN"), x.isNaN else { return XCTFail() }
+        XCTAssertThrowsError(try PythonLiteralParser().parse("true"), "plain mode stays Python")
+    }
+}
