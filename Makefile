@@ -33,6 +33,7 @@ test: deps
 bench: build
 	@mkdir -p bench-results
 	$(AZR) sandbox bench --output bench-results/sandbox.json | tee bench-results/sandbox.md
+	$(AZR) bench tasks --output bench-results/tasks.json | tee bench-results/tasks.md
 
 clean:
 	rm -rf .build
