@@ -56,6 +56,11 @@ public enum AnswerFormat {
         try fences(in: try answerBlock(in: completion)).filter { $0.label == label }.map(\.body)
     }
 
+    /// The ```python program and the ```input arguments of a proposal (input trimmed).
+    public static func programAndInput(in completion: String) throws -> (program: String, input: String) {
+        (try block("python", in: completion), try block("input", in: completion).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     /// Wraps a prompt as AZR's base-model template.
     public static func wrap(_ prompt: String) -> String {
         "User: \(prompt)\nAssistant: <think>"

@@ -113,6 +113,17 @@ final class TaskTypeTests: XCTestCase {
         XCTAssertEqual(reason(propose(induction, repeated, references: [IdentitySeeds.single(type: "deduction")])), "too_few_inputs")
     }
 
+    func testProposerPromptsShowTheReferences() {
+        let references = [Triple(type: "deduction", program: "def f(q):\n    return q[::-1]", input: "'abc'", output: "'cba'")]
+        for environment in [DeductionTask(), AbductionTask()] as [any Environment] {
+            let prompt = environment.proposerPrompt(references: references)
+            XCTAssertTrue(prompt.hasPrefix("User: ## Task: write a new Python program") && prompt.hasSuffix("Assistant: <think>"))
+            XCTAssertTrue(prompt.contains("return q[::-1]") && prompt.contains("'cba'"), prompt)
+        }
+        let induction = InductionTask().proposerPrompt(references: references)
+        XCTAssertTrue(induction.contains("return q[::-1]") && induction.contains("Write 10 different inputs"))
+    }
+
     func testTheFirstFunctionIsRenamedToF() throws {
         let triple = try XCTUnwrap(propose(DeductionTask(), completion([("python", "def double(x):\n    return 2 * x"), ("input", "21")])).triple)
         XCTAssertEqual(triple.output, "42")

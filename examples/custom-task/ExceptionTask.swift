@@ -40,10 +40,7 @@ public struct ExceptionTask: Environment {
 
     public func propose(completion: String, references: [Triple], context: TaskContext) -> ProposalOutcome {
         let program: String, input: String
-        do {
-            program = try AnswerFormat.block("python", in: completion)
-            input = try AnswerFormat.block("input", in: completion).trimmingCharacters(in: .whitespacesAndNewlines)
-        } catch {
+        do { (program, input) = try AnswerFormat.programAndInput(in: completion) } catch {
             return .invalid(Invalid(.malformed, "\(error)"))
         }
         if let violation = ProgramChecks.violation(in: program, banned: context.runner.bannedImports) {

@@ -1,0 +1,31 @@
+/// Deduction and abduction proposals have the same shape: one program, one input.
+enum SingleIOProposal {
+    static func prompt(goal: String, references: [Triple]) -> String {
+        AnswerFormat.wrap("""
+        ## Task: write a new Python program and one input for it.
+        \(goal) Make that possible by careful reasoning but not trivial.
+        \(Prompts.programRules)
+        \(Prompts.references(references))
+        Think first, then answer in exactly this form:
+        <answer>
+        \(Prompts.fence("python", "def f(...):\n    ..."))
+        \(Prompts.fence("input", "the arguments"))
+        </answer>
+        """)
+    }
+
+    static func propose(type: String, completion: String, context: TaskContext) -> ProposalOutcome {
+        let program: String, input: String
+        do { (program, input) = try AnswerFormat.programAndInput(in: completion) } catch {
+            return .invalid(Invalid(.malformed, "\(error)"))
+        }
+        switch context.runner.validate(program: program, inputs: [input]) {
+        case let .failure(invalid): return .invalid(invalid)
+        case let .success(run):
+            return .valid(Triple(type: type, program: run.program, input: input, output: run.outputs[0],
+                                 imports: ProgramChecks.imports(of: run.program), step: context.step,
+                                 source: "proposer:\(String(StableHash.fnv1a64(completion), radix: 16))",
+                                 validationSeconds: run.seconds))
+        }
+    }
+}
