@@ -21,6 +21,7 @@ enum JobReport {
         var not_literal: String?
         var too_large: Int?
         var bad_arguments: String?
+        var opaque: String?
     }
 
     /// Exit codes 120–124 are the zygote's own set-up steps failing before any untrusted code ran.
@@ -94,6 +95,8 @@ enum JobReport {
                 calls.append(.valueTooLarge(characters: characters))
             } else if let why = call.bad_arguments {
                 calls.append(.badArguments(why))
+            } else if let repr = call.opaque {
+                calls.append(.opaque(repr: repr, seconds: call.seconds ?? 0))
             } else {
                 return false
             }

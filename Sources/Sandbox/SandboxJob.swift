@@ -94,6 +94,8 @@ public enum CallOutcome: Sendable, Equatable {
     case notALiteral(reason: String)
     case valueTooLarge(characters: Int)
     case badArguments(String)
+    /// Lenient policies only: an object that is not a literal, as its own repr (untrusted text).
+    case opaque(repr: String, seconds: Double)
 
     public var literal: String? {
         if case let .value(text, _) = self { return text }
@@ -126,6 +128,7 @@ public struct SandboxResult: Sendable, Equatable {
                 case let .notALiteral(reason): return "call returned a non-literal value (\(reason))"
                 case let .valueTooLarge(characters): return "call returned a value too large (\(characters) characters)"
                 case let .badArguments(why): return "bad arguments: \(why)"
+                case let .opaque(repr, _): return "ok (opaque): \(repr.prefix(200))"
                 }
             }
             return calls.isEmpty ? "ok" : "ok: \(calls.count) calls"

@@ -44,6 +44,9 @@ public struct SandboxPolicy: Equatable, Sendable {
     public var preimport: [String]
     /// Top-level module names an untrusted program may not import.
     public var bannedImports: [String]
+    /// Benchmarks only: report subclasses of builtin types as their base types (`Counter` as `dict`) and any
+    /// other object as an opaque repr compared as text. AZR's tasks keep the strict rule (literals only).
+    public var lenientValues: Bool
 
     /// The fd on which a child writes its result; the only fd the default policies let it write to.
     public static let resultFD: UInt64 = 3
@@ -115,6 +118,14 @@ extension SandboxPolicy {
         let python = try reader.object(top["python"] as Any, "python")
         preimport = try reader.strings(python, "preimport", path: "python")
         bannedImports = try reader.strings(python, "banned_imports", path: "python")
+        if let lenient = python["lenient_values"] {
+            guard let flag = lenient as? NSNumber, String(cString: flag.objCType) == "c" else {
+                throw reader.error("python.lenient_values", "expected true or false")
+            }
+            lenientValues = flag.boolValue
+        } else {
+            lenientValues = false
+        }
         for (index, module) in preimport.enumerated() where !Self.isModuleName(module) {
             throw reader.error("python.preimport[\(index)]", "\"\(module)\" is not a module name")
         }

@@ -100,6 +100,7 @@ public struct ProgramRunner: Sendable {
             case let .notALiteral(reason): return Invalid(.notLiteral, reason)
             case let .valueTooLarge(characters): return Invalid(.tooLarge, "\(characters) characters")
             case let .badArguments(why): return Invalid(.badInput, why)
+            case .opaque: return Invalid(.notLiteral, "an object that is not a literal")
             }
         }
         return nil

@@ -109,6 +109,21 @@ final class ZygotePoolTests: XCTestCase {
         }
     }
 
+    func testLenientValuesAreForBenchmarksOnly() throws {
+        let program = "import collections, re\nclass Loud(int):\n    def __repr__(self):\n        return 'lies'\ndef f(kind):\n    if kind == 0:\n        return collections.Counter('abca')\n    if kind == 1:\n        return [Loud(7), collections.OrderedDict(x=1)]\n    return re.match('a+', 'aab')\n"
+        let benchmark = try ZygotePool(policyNamed: "benchmark", size: 1)
+        defer { benchmark.shutdown() }
+        let lenient = benchmark.run(SandboxJob(program: program, calls: ["0", "1", "2"]))
+        XCTAssertEqual(lenient.calls[0].literal.flatMap { try? PythonValue(literal: $0) }, try PythonValue(literal: "{'a': 2, 'b': 1, 'c': 1}"))
+        XCTAssertEqual(lenient.calls[1].literal, "[7, {'x': 1}]", "a lying __repr__ is never consulted")
+        guard case let .opaque(repr, _) = lenient.calls[2] else { return XCTFail("\(lenient.calls[2])") }
+        XCTAssertEqual(repr, "<re.Match object; span=(0, 2), match='aa'>")
+        let strict = Self.pool.run(SandboxJob(program: program.replacingOccurrences(of: "import collections, re", with: "import collections\nimport re"), calls: ["0", "1"]))
+        for call in strict.calls {
+            guard case .notALiteral = call else { return XCTFail("\(call)") }
+        }
+    }
+
     func testStrictPolicyHasNoEntropy() throws {
         let pool = try ZygotePool(policyNamed: "strict", size: 1)
         defer { pool.shutdown() }
