@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Sandbox", targets: ["Sandbox"]),
         .library(name: "Tasks", targets: ["Tasks"]),
         .library(name: "Gym", targets: ["Gym"]),
+        .library(name: "Trainer", targets: ["Trainer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +35,7 @@ let package = Package(
                 swiftSettings: fastMath),
         .target(name: "Tasks", dependencies: ["Sandbox"]),
         .target(name: "Gym", dependencies: ["Tasks", "Sandbox"]),
+        .target(name: "Trainer", swiftSettings: fastMath),
         // A task type written outside the gym, as a user would: examples/custom-task.
         .target(name: "ExampleTasks", dependencies: ["Tasks", "Sandbox"], path: "examples/custom-task"),
         .executableTarget(name: "azr",
@@ -41,6 +43,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer"], exclude: ["reference"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Sandbox", "azr-zygote"]),
         .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "ExampleTasks", "azr-zygote", "azr"]),
     ]

@@ -1,0 +1,47 @@
+/// Block formats to fp32. Each block stores its scale (and, for Q4_1, its minimum) as f16, then the
+/// quantised values; Q4 packs two values a byte, low nibbles first (elements 0–15), then high (16–31).
+enum Dequantize {
+    static func run(_ type: GGMLType, from source: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<Float>) {
+        switch type {
+        case .f32:
+            for i in 0..<out.count { out[i] = Float(bitPattern: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
+        case .f16:
+            for i in 0..<out.count { out[i] = Float(Float16(bitPattern: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case .bf16:
+            for i in 0..<out.count {
+                out[i] = Float(bitPattern: UInt32(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+            }
+        case .q8_0:
+            for block in 0..<out.count / 32 {
+                let base = block * 34
+                let scale = half(source, base)
+                for j in 0..<32 { out[block * 32 + j] = scale * Float(Int8(bitPattern: source[base + 2 + j])) }
+            }
+        case .q4_0:
+            for block in 0..<out.count / 32 {
+                let base = block * 18
+                let scale = half(source, base)
+                for j in 0..<16 {
+                    let byte = source[base + 2 + j]
+                    out[block * 32 + j] = scale * Float(Int(byte & 0x0F) - 8)
+                    out[block * 32 + j + 16] = scale * Float(Int(byte >> 4) - 8)
+                }
+            }
+        case .q4_1:
+            for block in 0..<out.count / 32 {
+                let base = block * 20
+                let scale = half(source, base), minimum = half(source, base + 2)
+                for j in 0..<16 {
+                    let byte = source[base + 4 + j]
+                    out[block * 32 + j] = Float(byte & 0x0F) * scale + minimum
+                    out[block * 32 + j + 16] = Float(byte >> 4) * scale + minimum
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func half(_ source: UnsafeRawBufferPointer, _ offset: Int) -> Float {
+        Float(Float16(bitPattern: source.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    }
+}
