@@ -35,15 +35,15 @@ let package = Package(
                 swiftSettings: fastMath),
         .target(name: "Tasks", dependencies: ["Sandbox"]),
         .target(name: "Gym", dependencies: ["Tasks", "Sandbox"]),
-        .target(name: "Trainer", swiftSettings: fastMath),
+        .target(name: "Trainer", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // A task type written outside the gym, as a user would: examples/custom-task.
         .target(name: "ExampleTasks", dependencies: ["Tasks", "Sandbox"], path: "examples/custom-task"),
         .executableTarget(name: "azr",
-                          dependencies: ["Sandbox", "Tasks", "Gym",
+                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer"], exclude: ["reference"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "azr"], exclude: ["reference"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Sandbox", "azr-zygote"]),
         .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "ExampleTasks", "azr-zygote", "azr"]),
     ]

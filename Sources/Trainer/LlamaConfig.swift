@@ -1,0 +1,44 @@
+import Foundation
+
+/// The shape of a Llama-family decoder, read from GGUF metadata.
+public struct LlamaConfig: Codable, Sendable, Equatable {
+    public var architecture: String
+    public var layers: Int
+    public var dimension: Int
+    public var hiddenDimension: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var vocabulary: Int
+    public var ropeTheta: Float
+    public var normEpsilon: Float
+    public var contextLength: Int
+    public var tiedEmbedding: Bool
+
+    public var headDimension: Int { dimension / heads }
+    public var kvDimension: Int { kvHeads * headDimension }
+
+    public init(gguf file: GGUFFile) throws {
+        let name = try file.require("general.architecture").string ?? ""
+        guard name == "llama" else {
+            throw GGUFError.malformed(file.path, "architecture \(name) (this build reads llama)")
+        }
+        architecture = name
+        func int(_ key: String) throws -> Int {
+            guard let value = try file.require("\(name).\(key)").int else { throw GGUFError.malformed(file.path, key) }
+            return value
+        }
+        layers = try int("block_count")
+        dimension = try int("embedding_length")
+        hiddenDimension = try int("feed_forward_length")
+        heads = try int("attention.head_count")
+        kvHeads = try int("attention.head_count_kv")
+        contextLength = try int("context_length")
+        vocabulary = try file.tensor("token_embd.weight").dimensions[1]
+        ropeTheta = Float(file.metadata["\(name).rope.freq_base"]?.double ?? 10_000)
+        normEpsilon = Float(file.metadata["\(name).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5)
+        tiedEmbedding = (try? file.tensor("output.weight")) == nil
+        guard dimension % heads == 0, heads % kvHeads == 0, headDimension % 2 == 0 else {
+            throw GGUFError.malformed(file.path, "head layout \(heads)/\(kvHeads) for dimension \(dimension)")
+        }
+    }
+}

