@@ -17,6 +17,22 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var headDimension: Int { dimension / heads }
     public var kvDimension: Int { kvHeads * headDimension }
 
+    /// A configuration given directly (tests build tiny random models with it).
+    public init(layers: Int, dimension: Int, hiddenDimension: Int, heads: Int, kvHeads: Int, vocabulary: Int,
+                ropeTheta: Float = 10_000, normEpsilon: Float = 1e-5, contextLength: Int = 2048, tiedEmbedding: Bool = true) {
+        architecture = "llama"
+        self.layers = layers
+        self.dimension = dimension
+        self.hiddenDimension = hiddenDimension
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.vocabulary = vocabulary
+        self.ropeTheta = ropeTheta
+        self.normEpsilon = normEpsilon
+        self.contextLength = contextLength
+        self.tiedEmbedding = tiedEmbedding
+    }
+
     public init(gguf file: GGUFFile) throws {
         let name = try file.require("general.architecture").string ?? ""
         guard name == "llama" else {
