@@ -5,25 +5,6 @@ import XCTest
 /// The backward pass against central finite differences on a tiny random model: every tensor (embedding,
 /// both norms, Q, K, V, O, gate, up, down, output norm) is probed at random coordinates.
 final class GradientCheckTests: XCTestCase {
-    func tinyModel(seed: UInt64) -> LlamaModel {
-        let config = LlamaConfig(layers: 2, dimension: 16, hiddenDimension: 24, heads: 4, kvHeads: 2, vocabulary: 37, ropeTheta: 100)
-        let parameters = LlamaParameters(config: config)
-        var state = seed
-        func normal() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let u1 = Double(state >> 11) / Double(1 << 53) + 1e-12
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let u2 = Double(state >> 11) / Double(1 << 53)
-            return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
-        }
-        for i in 0..<parameters.count { parameters.storage[i] = 0.4 * normal() }
-        let d = config.dimension
-        for offset in parameters.layers.flatMap({ [$0.attentionNorm, $0.feedForwardNorm] }) + [parameters.outputNorm] {
-            for i in 0..<d { parameters[offset][i] = 1 + 0.2 * normal() }
-        }
-        return LlamaModel(parameters: parameters)
-    }
-
     let tokens: [Int32] = [3, 17, 5, 36, 0, 22, 9, 14]
     let coefficients: [Float] = [0.5, -1.2, 0.8, 0.3, -0.7, 1.1, 0.9]
 
@@ -32,7 +13,7 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testGradientsMatchFiniteDifferences() throws {
-        let model = tinyModel(seed: 11)
+        let model = TinyModel.make(seed: 11)
         let p = model.parameters
         let gradients = LlamaGradients(like: p)
         _ = try model.accumulateGradient(tokens: tokens, coefficients: coefficients, into: gradients)
@@ -64,7 +45,7 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testTrainingForwardAgreesWithInference() throws {
-        let model = tinyModel(seed: 4)
+        let model = TinyModel.make(seed: 4)
         let result = try model.accumulateGradient(tokens: tokens, coefficients: coefficients, into: LlamaGradients(like: model.parameters))
         let logits = try model.forward(tokens, cache: KVCache(config: model.config, capacity: 16), lastOnly: false)
         let V = model.config.vocabulary
@@ -74,5 +55,27 @@ final class GradientCheckTests: XCTestCase {
             let logSum = log(row.reduce(0.0) { $0 + Double(expf($1 - maximum)) }) + Double(maximum)
             XCTAssertEqual(Double(result.logProbabilities[t]), Double(row[Int(tokens[t + 1])]) - logSum, accuracy: 1e-4)
         }
+    }
+}
+
+/// A two-layer random model (dimension 16, 4 query and 2 key/value heads, vocabulary 37) for exact checks.
+enum TinyModel {
+    static func make(seed: UInt64) -> LlamaModel {
+        let config = LlamaConfig(layers: 2, dimension: 16, hiddenDimension: 24, heads: 4, kvHeads: 2, vocabulary: 37, ropeTheta: 100)
+        let parameters = LlamaParameters(config: config)
+        var state = seed
+        func normal() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let u1 = Double(state >> 11) / Double(1 << 53) + 1e-12
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let u2 = Double(state >> 11) / Double(1 << 53)
+            return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
+        }
+        for i in 0..<parameters.count { parameters.storage[i] = 0.4 * normal() }
+        let d = config.dimension
+        for offset in parameters.layers.flatMap({ [$0.attentionNorm, $0.feedForwardNorm] }) + [parameters.outputNorm] {
+            for i in 0..<d { parameters[offset][i] = 1 + 0.2 * normal() }
+        }
+        return LlamaModel(parameters: parameters)
     }
 }
