@@ -42,10 +42,11 @@ test: deps model
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
-bench: build
+bench: build model
 	@mkdir -p bench-results
 	$(AZR) sandbox bench --output bench-results/sandbox.json | tee bench-results/sandbox.md
 	$(AZR) bench tasks --output bench-results/tasks.json | tee bench-results/tasks.md
+	$(AZR) bench trainer --threads 1 --output bench-results/trainer.json | tee bench-results/trainer.md
 
 clean:
 	rm -rf .build
