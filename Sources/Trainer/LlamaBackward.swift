@@ -51,22 +51,23 @@ extension LlamaModel {
             a.key.withUnsafeMutableBufferPointer { Kernels.rope($0.baseAddress!, rows: T, heads: c.kvHeads, headDimension: hd, firstPosition: 0, theta: c.ropeTheta) }
             a.probabilities = [Float](repeating: 0, count: heads * T * T)
             a.attention = [Float](repeating: 0, count: T * d)
-            for head in 0..<heads {
-                let kvHead = head / group
-                for t in 0..<T {
-                    let row = (head * T + t) * T
-                    for s in 0...t {
-                        var dot: Float = 0
-                        for i in 0..<hd { dot += a.query[t * d + head * hd + i] * a.key[s * kv + kvHead * hd + i] }
-                        a.probabilities[row + s] = dot * scale
+            // Per head, S = Q·Kᵀ and O = P·V as GEMMs over strided views (heads share K/V in groups).
+            a.query.withUnsafeBufferPointer { q in a.key.withUnsafeBufferPointer { k in a.value.withUnsafeBufferPointer { v in
+                a.probabilities.withUnsafeMutableBufferPointer { probabilities in a.attention.withUnsafeMutableBufferPointer { out in
+                    for head in 0..<heads {
+                        let kvHead = head / group
+                        let P = probabilities.baseAddress! + head * T * T
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hd), scale,
+                                    q.baseAddress! + head * hd, Int32(d), k.baseAddress! + kvHead * hd, Int32(kv), 0, P, Int32(T))
+                        for t in 0..<T {
+                            Kernels.softmax(P + t * T, count: t + 1)
+                            (P + t * T + t + 1).update(repeating: 0, count: T - t - 1)
+                        }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), 1,
+                                    P, Int32(T), v.baseAddress! + kvHead * hd, Int32(kv), 0, out.baseAddress! + head * hd, Int32(d))
                     }
-                    a.probabilities.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress! + row, count: t + 1) }
-                    for s in 0...t {
-                        let weight = a.probabilities[row + s]
-                        for i in 0..<hd { a.attention[t * d + head * hd + i] += weight * a.value[s * kv + kvHead * hd + i] }
-                    }
-                }
-            }
+                }}
+            }}}
             a.middle = x
             Self.linearAccumulate(a.attention, p[layer.attentionOutput], into: &a.middle, rows: T, inputs: d, outputs: d)
             (a.normed2, a.rms2) = Self.rmsForward(a.middle, weight: p[layer.feedForwardNorm], rows: T, dimension: d, epsilon: c.normEpsilon)
@@ -134,29 +135,34 @@ extension LlamaModel {
             Self.weightGradient(dx, a.attention, into: gradients[layer.attentionOutput], rows: T, inputs: d, outputs: d)
             var dQuery = [Float](repeating: 0, count: T * d)
             var dKey = [Float](repeating: 0, count: T * kv), dValue = [Float](repeating: 0, count: T * kv)
-            var dProbability = [Float](repeating: 0, count: T)
-            for head in 0..<heads {
-                let kvHead = head / group
-                for t in 0..<T {
-                    let row = (head * T + t) * T
-                    var weighted: Float = 0
-                    for s in 0...t {
-                        var dot: Float = 0
-                        for i in 0..<hd { dot += dAttention[t * d + head * hd + i] * a.value[s * kv + kvHead * hd + i] }
-                        dProbability[s] = dot
-                        weighted += dot * a.probabilities[row + s]
-                        let probability = a.probabilities[row + s]
-                        for i in 0..<hd { dValue[s * kv + kvHead * hd + i] += probability * dAttention[t * d + head * hd + i] }
-                    }
-                    for s in 0...t {
-                        let dScore = a.probabilities[row + s] * (dProbability[s] - weighted) * scale
-                        for i in 0..<hd {
-                            dQuery[t * d + head * hd + i] += dScore * a.key[s * kv + kvHead * hd + i]
-                            dKey[s * kv + kvHead * hd + i] += dScore * a.query[t * d + head * hd + i]
+            // Per head: dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dQ = dS·K·scale, dK += dSᵀ·Q·scale.
+            var dScores = [Float](repeating: 0, count: T * T)
+            dAttention.withUnsafeBufferPointer { dO in a.probabilities.withUnsafeBufferPointer { probabilities in
+                a.query.withUnsafeBufferPointer { q in a.key.withUnsafeBufferPointer { k in a.value.withUnsafeBufferPointer { v in
+                    dQuery.withUnsafeMutableBufferPointer { dq in dKey.withUnsafeMutableBufferPointer { dk in dValue.withUnsafeMutableBufferPointer { dv in
+                        dScores.withUnsafeMutableBufferPointer { dS in
+                            for head in 0..<heads {
+                                let kvHead = head / group
+                                let P = probabilities.baseAddress! + head * T * T, dSp = dS.baseAddress!
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hd), 1,
+                                            dO.baseAddress! + head * hd, Int32(d), v.baseAddress! + kvHead * hd, Int32(kv), 0, dSp, Int32(T))
+                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), 1,
+                                            P, Int32(T), dO.baseAddress! + head * hd, Int32(d), 1, dv.baseAddress! + kvHead * hd, Int32(kv))
+                                for t in 0..<T {
+                                    var weighted: Float = 0
+                                    for s in 0...t { weighted += P[t * T + s] * dSp[t * T + s] }
+                                    for s in 0...t { dSp[t * T + s] = P[t * T + s] * (dSp[t * T + s] - weighted) }
+                                    (dSp + t * T + t + 1).update(repeating: 0, count: T - t - 1)
+                                }
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), scale,
+                                            dSp, Int32(T), k.baseAddress! + kvHead * hd, Int32(kv), 0, dq.baseAddress! + head * hd, Int32(d))
+                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), scale,
+                                            dSp, Int32(T), q.baseAddress! + head * hd, Int32(d), 1, dk.baseAddress! + kvHead * hd, Int32(kv))
+                            }
                         }
-                    }
-                }
-            }
+                    }}}
+                }}}
+            }}
             // RoPE is a rotation: its backward rotates the gradient by the opposite angle.
             dQuery.withUnsafeMutableBufferPointer { Self.ropeBackward($0.baseAddress!, rows: T, heads: heads, headDimension: hd, theta: c.ropeTheta) }
             dKey.withUnsafeMutableBufferPointer { Self.ropeBackward($0.baseAddress!, rows: T, heads: c.kvHeads, headDimension: hd, theta: c.ropeTheta) }
