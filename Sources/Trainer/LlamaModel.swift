@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 
 /// Keys and values of every processed position, per layer, so decoding a token costs one position's work.
@@ -62,7 +63,7 @@ public final class LlamaModel {
         let attention = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
         let gate = UnsafeMutablePointer<Float>.allocate(capacity: rows * hidden)
         let up = UnsafeMutablePointer<Float>.allocate(capacity: rows * hidden)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: start + rows)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows * (start + rows))
         defer { [x, h, q, attention, gate, up, scores].forEach { $0.deallocate() } }
 
         for (row, token) in tokens.enumerated() {
@@ -79,26 +80,19 @@ public final class LlamaModel {
             Kernels.linear(h, p[layer.value], values + start * kv, rows: rows, inputs: d, outputs: kv)
             Kernels.rope(q, rows: rows, heads: c.heads, headDimension: hd, firstPosition: start, theta: c.ropeTheta)
             Kernels.rope(keys + start * kv, rows: rows, heads: c.kvHeads, headDimension: hd, firstPosition: start, theta: c.ropeTheta)
-            for row in 0..<rows {
-                let visible = start + row + 1
-                for head in 0..<c.heads {
-                    let query = q + row * d + head * hd
-                    let kvHead = head / group
-                    for s in 0..<visible {
-                        let key = keys + s * kv + kvHead * hd
-                        var dot: Float = 0
-                        for i in 0..<hd { dot += query[i] * key[i] }
-                        scores[s] = dot * scale
-                    }
-                    Kernels.softmax(scores, count: visible)
-                    let out = attention + row * d + head * hd
-                    out.update(repeating: 0, count: hd)
-                    for s in 0..<visible {
-                        let value = values + s * kv + kvHead * hd
-                        let weight = scores[s]
-                        for i in 0..<hd { out[i] += weight * value[i] }
-                    }
+            // Per head: S = Q·Kᵀ over every cached position, causal softmax, O = P·V, as GEMMs on strided views.
+            let visible = start + rows
+            for head in 0..<c.heads {
+                let kvHead = head / group
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(hd), scale,
+                            q + head * hd, Int32(d), keys + kvHead * hd, Int32(kv), 0, scores, Int32(visible))
+                for row in 0..<rows {
+                    let seen = start + row + 1
+                    Kernels.softmax(scores + row * visible, count: seen)
+                    (scores + row * visible + seen).update(repeating: 0, count: visible - seen)
                 }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(visible), 1,
+                            scores, Int32(visible), values + kvHead * hd, Int32(kv), 0, attention + head * hd, Int32(d))
             }
             Kernels.linear(attention, p[layer.attentionOutput], x, rows: rows, inputs: d, outputs: d, accumulate: true)
             Kernels.rmsNorm(x, p[layer.feedForwardNorm], h, rows: rows, dimension: d, epsilon: c.normEpsilon)
