@@ -22,8 +22,7 @@ extension LlamaModel {
             var stillActive: [Int] = []
             for (row, index) in active.enumerated() {
                 let token = samplers[index].next(logits[row])
-                let maximum = logits[row].max()!
-                let logSum = Float(log(logits[row].reduce(0.0) { $0 + Double(expf($1 - maximum)) })) + maximum
+                let logSum = Kernels.logSumExp(logits[row][...])
                 results[index].tokens.append(token)
                 results[index].logProbabilities.append(logits[row][Int(token)] - logSum)
                 if token != stop, results[index].tokens.count < maxTokens {

@@ -10,8 +10,7 @@ extension LlamaModel {
         var tokens: [Int32] = [], logProbabilities: [Float] = []
         for _ in 0..<count {
             let next = sampler.next(logits)
-            let maximum = logits.max()!
-            let logSum = Float(log(logits.reduce(0.0) { $0 + Double(expf($1 - maximum)) })) + maximum
+            let logSum = Kernels.logSumExp(logits[...])
             tokens.append(next)
             logProbabilities.append(logits[Int(next)] - logSum)
             if next == stop { break }
@@ -25,10 +24,7 @@ extension LlamaModel {
         let vocabulary = config.vocabulary
         let logits = try forward(tokens, cache: KVCache(config: config, capacity: tokens.count), lastOnly: false)
         return (0..<tokens.count - 1).map { t in
-            let row = logits[t * vocabulary..<(t + 1) * vocabulary]
-            let maximum = row.max()!
-            let logSum = Float(log(row.reduce(0.0) { $0 + Double(expf($1 - maximum)) })) + maximum
-            return logits[t * vocabulary + Int(tokens[t + 1])] - logSum
+            logits[t * vocabulary + Int(tokens[t + 1])] - Kernels.logSumExp(logits[t * vocabulary..<(t + 1) * vocabulary])
         }
     }
 }

@@ -73,7 +73,8 @@ extension LlamaModel {
             (a.normed2, a.rms2) = Self.rmsForward(a.middle, weight: p[layer.feedForwardNorm], rows: T, dimension: d, epsilon: c.normEpsilon)
             a.gate = Self.linear(a.normed2, p[layer.gate], rows: T, inputs: d, outputs: hidden)
             a.up = Self.linear(a.normed2, p[layer.up], rows: T, inputs: d, outputs: hidden)
-            a.activated = zip(a.gate, a.up).map { g, u in g / (1 + expf(-g)) * u }
+            a.activated = a.gate
+            a.activated.withUnsafeMutableBufferPointer { g in a.up.withUnsafeBufferPointer { Kernels.swiglu(g.baseAddress!, $0.baseAddress!, count: T * hidden) } }
             x = a.middle
             Self.linearAccumulate(a.activated, p[layer.down], into: &x, rows: T, inputs: hidden, outputs: d)
             saved.append(a)
@@ -91,11 +92,7 @@ extension LlamaModel {
                 for i in 0..<V { logits[row + i] = 0 }
                 continue
             }
-            var maximum = -Float.infinity
-            for i in 0..<V { maximum = max(maximum, logits[row + i]) }
-            var sum = 0.0
-            for i in 0..<V { sum += Double(expf(logits[row + i] - maximum)) }
-            let logSum = Float(log(sum)) + maximum
+            let logSum = Kernels.logSumExp(logits[row..<row + V])
             let target = Int(tokens[t + 1])
             logProbabilities[t] = logits[row + target] - logSum
             objective += Double(coefficients[t]) * Double(logProbabilities[t])
@@ -164,8 +161,8 @@ extension LlamaModel {
                 }}}
             }}
             // RoPE is a rotation: its backward rotates the gradient by the opposite angle.
-            dQuery.withUnsafeMutableBufferPointer { Self.ropeBackward($0.baseAddress!, rows: T, heads: heads, headDimension: hd, theta: c.ropeTheta) }
-            dKey.withUnsafeMutableBufferPointer { Self.ropeBackward($0.baseAddress!, rows: T, heads: c.kvHeads, headDimension: hd, theta: c.ropeTheta) }
+            dQuery.withUnsafeMutableBufferPointer { Kernels.rope($0.baseAddress!, rows: T, heads: heads, headDimension: hd, firstPosition: 0, theta: c.ropeTheta, inverse: true) }
+            dKey.withUnsafeMutableBufferPointer { Kernels.rope($0.baseAddress!, rows: T, heads: c.kvHeads, headDimension: hd, firstPosition: 0, theta: c.ropeTheta, inverse: true) }
             var dNormed1 = Self.backLinear(dQuery, p[layer.query], rows: T, inputs: d, outputs: d)
             Self.addBackLinear(dKey, p[layer.key], into: &dNormed1, rows: T, inputs: d, outputs: kv)
             Self.addBackLinear(dValue, p[layer.value], into: &dNormed1, rows: T, inputs: d, outputs: kv)
@@ -229,12 +226,13 @@ extension LlamaModel {
 
     static func rmsForward(_ x: [Float], weight: UnsafePointer<Float>, rows: Int, dimension: Int, epsilon: Float) -> ([Float], [Float]) {
         var out = [Float](repeating: 0, count: x.count), inverse = [Float](repeating: 0, count: rows)
-        for row in 0..<rows {
-            var sum = 0.0
-            for i in 0..<dimension { sum += Double(x[row * dimension + i]) * Double(x[row * dimension + i]) }
-            let r = Float(1 / (sum / Double(dimension) + Double(epsilon)).squareRoot())
-            inverse[row] = r
-            for i in 0..<dimension { out[row * dimension + i] = x[row * dimension + i] * r * weight[i] }
+        x.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                inverse.withUnsafeMutableBufferPointer {
+                    Kernels.rmsNorm(input.baseAddress!, weight, output.baseAddress!, rows: rows, dimension: dimension,
+                                    epsilon: epsilon, inverseRMS: $0.baseAddress!)
+                }
+            }
         }
         return (out, inverse)
     }
@@ -254,20 +252,5 @@ extension LlamaModel {
             for i in 0..<dimension { dx[base + i] = r * weight[i] * dy[base + i] - x[base + i] * coefficient }
         }
         return dx
-    }
-
-    static func ropeBackward(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDimension: Int, theta: Float) {
-        for row in 0..<rows {
-            for pair in 0..<headDimension / 2 {
-                let angle = Double(row) * pow(Double(theta), -Double(2 * pair) / Double(headDimension))
-                let c = Float(cos(angle)), s = Float(sin(angle))
-                for head in 0..<heads {
-                    let p = x + (row * heads + head) * headDimension + 2 * pair
-                    let a = p[0], b = p[1]
-                    p[0] = a * c + b * s
-                    p[1] = -a * s + b * c
-                }
-            }
-        }
     }
 }
