@@ -7,24 +7,35 @@ public struct GeneratedSequence: Sendable {
 }
 
 extension LlamaModel {
-    /// Samples continuations for many prompts of different lengths at once. Each decoding step runs the
-    /// projections for every unfinished sequence as one GEMM; attention reads each sequence's own cache.
+    /// Samples continuations for many prompts of different lengths at once. The prompts are prefilled as one
+    /// batch, then each decoding step runs the projections for every unfinished sequence as one GEMM.
     /// Sequence i samples from its own generator (seed + i), so its result does not depend on the others.
     public func generate(prompts: [[Int32]], maxTokens: Int, temperature: Float, topP: Float = 1, seed: UInt64 = 0,
                          stop: Int32? = nil) throws -> [GeneratedSequence] {
+        guard !prompts.isEmpty else { return [] }
         let caches = prompts.map { KVCache(config: config, capacity: $0.count + maxTokens) }
         var samplers = prompts.indices.map { Sampler(temperature: temperature, topP: topP, seed: seed &+ UInt64($0)) }
         var results = prompts.map { _ in GeneratedSequence(tokens: [], logProbabilities: []) }
-        var logits = try zip(prompts, caches).map { try forward($0, cache: $1) }
+        let buffers = ForwardBuffers()
+        let V = config.vocabulary
+        try forward(batch: prompts, caches: caches, buffers: buffers)
         var active = Array(prompts.indices)
+        var drawn = [(Int32, Float)](repeating: (0, 0), count: prompts.count)
         for _ in 0..<maxTokens where !active.isEmpty {
             var next: [Int32] = []
             var stillActive: [Int] = []
+            samplers.withUnsafeMutableBufferPointer { samplers in
+                drawn.withUnsafeMutableBufferPointer { drawn in
+                    Self.parallelRows(active.count, threads: threads) { row in
+                        let logits = UnsafeBufferPointer(start: buffers.logits + row * V, count: V)
+                        drawn[row] = samplers[active[row]].draw(logits)
+                    }
+                }
+            }
             for (row, index) in active.enumerated() {
-                let token = samplers[index].next(logits[row])
-                let logSum = Kernels.logSumExp(logits[row][...])
+                let (token, logProbability) = drawn[row]
                 results[index].tokens.append(token)
-                results[index].logProbabilities.append(logits[row][Int(token)] - logSum)
+                results[index].logProbabilities.append(logProbability)
                 if token != stop, results[index].tokens.count < maxTokens {
                     stillActive.append(index)
                     next.append(token)
@@ -32,63 +43,63 @@ extension LlamaModel {
             }
             active = stillActive
             if active.isEmpty { break }
-            logits = try decodeStep(next, caches: active.map { caches[$0] })
+            try forward(batch: next.map { [$0] }, caches: active.map { caches[$0] }, buffers: buffers)
         }
         return results
     }
 
-    /// One new token for each sequence, each at its own cache position; returns each row's logits.
-    func decodeStep(_ tokens: [Int32], caches: [KVCache]) throws -> [[Float]] {
-        let c = config, p = parameters
-        let rows = tokens.count, d = c.dimension, kv = c.kvDimension, hd = c.headDimension, hidden = c.hiddenDimension
-        for cache in caches where cache.length + 1 > cache.capacity { throw ModelError.contextFull(capacity: cache.capacity) }
-        var x = [Float](repeating: 0, count: rows * d)
-        for (row, token) in tokens.enumerated() {
-            for i in 0..<d { x[row * d + i] = p[p.embedding + Int(token) * d][i] }
+    /// Runs `body` for rows 0..<count on `threads` concurrent workers, worker w taking rows w, w + threads, ….
+    static func parallelRows(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+        let workers = min(threads, count)
+        guard workers > 1 else {
+            for row in 0..<count { body(row) }
+            return
         }
-        let group = c.heads / c.kvHeads, scale = 1 / Float(hd).squareRoot()
-        let longest = caches.map(\.length).max()! + 1
-        var scores = [Float](repeating: 0, count: longest)
-        for (index, layer) in p.layers.enumerated() {
-            let (h, _) = Self.rmsForward(x, weight: p[layer.attentionNorm], rows: rows, dimension: d, epsilon: c.normEpsilon)
-            var q = Self.linear(h, p[layer.query], rows: rows, inputs: d, outputs: d)
-            var k = Self.linear(h, p[layer.key], rows: rows, inputs: d, outputs: kv)
-            let v = Self.linear(h, p[layer.value], rows: rows, inputs: d, outputs: kv)
-            var attention = [Float](repeating: 0, count: rows * d)
-            for (row, cache) in caches.enumerated() {
-                let position = cache.length
-                q.withUnsafeMutableBufferPointer { Kernels.rope($0.baseAddress! + row * d, rows: 1, heads: c.heads, headDimension: hd, firstPosition: position, theta: c.ropeTheta) }
-                k.withUnsafeMutableBufferPointer { Kernels.rope($0.baseAddress! + row * kv, rows: 1, heads: c.kvHeads, headDimension: hd, firstPosition: position, theta: c.ropeTheta) }
-                let keys = cache.keys.baseAddress! + index * cache.layerStride
-                let values = cache.values.baseAddress! + index * cache.layerStride
-                for i in 0..<kv {
-                    keys[position * kv + i] = k[row * kv + i]
-                    values[position * kv + i] = v[row * kv + i]
-                }
-                for head in 0..<c.heads {
-                    let kvHead = head / group
-                    for s in 0...position {
-                        var dot: Float = 0
-                        for i in 0..<hd { dot += q[row * d + head * hd + i] * keys[s * kv + kvHead * hd + i] }
-                        scores[s] = dot * scale
-                    }
-                    scores.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress!, count: position + 1) }
-                    for s in 0...position {
-                        let weight = scores[s]
-                        for i in 0..<hd { attention[row * d + head * hd + i] += weight * values[s * kv + kvHead * hd + i] }
-                    }
-                }
-            }
-            Self.linearAccumulate(attention, p[layer.attentionOutput], into: &x, rows: rows, inputs: d, outputs: d)
-            let (h2, _) = Self.rmsForward(x, weight: p[layer.feedForwardNorm], rows: rows, dimension: d, epsilon: c.normEpsilon)
-            var gate = Self.linear(h2, p[layer.gate], rows: rows, inputs: d, outputs: hidden)
-            let up = Self.linear(h2, p[layer.up], rows: rows, inputs: d, outputs: hidden)
-            gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { Kernels.swiglu(g.baseAddress!, $0.baseAddress!, count: rows * hidden) } }
-            Self.linearAccumulate(gate, p[layer.down], into: &x, rows: rows, inputs: hidden, outputs: d)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for row in stride(from: worker, to: count, by: workers) { body(row) }
         }
-        caches.forEach { $0.advance(by: 1) }
-        let (final, _) = Self.rmsForward(x, weight: p[p.outputNorm], rows: rows, dimension: d, epsilon: c.normEpsilon)
-        let logits = Self.linear(final, p[p.output ?? p.embedding], rows: rows, inputs: d, outputs: c.vocabulary)
-        return (0..<rows).map { Array(logits[$0 * c.vocabulary..<($0 + 1) * c.vocabulary]) }
+    }
+}
+
+/// Scratch for `forward(batch:)`, kept across calls so decoding allocates nothing per token; grows on demand.
+public final class ForwardBuffers {
+    private(set) var x, h, q, k, v, attention, gate, up, logits: UnsafeMutablePointer<Float>
+    private var scoreBlocks: UnsafeMutablePointer<Float>
+    private var storage: UnsafeMutableBufferPointer<Float>
+    private var capacity = (rows: 0, outputRows: 0, scores: 0, workers: 0)
+
+    public init() {
+        storage = .allocate(capacity: 1)
+        let base = storage.baseAddress!
+        (x, h, q, k, v, attention, gate, up, logits, scoreBlocks) = (base, base, base, base, base, base, base, base, base, base)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Room for `scores` floats per worker.
+    func scores(worker: Int) -> UnsafeMutablePointer<Float> { scoreBlocks + worker * capacity.scores }
+
+    func reserve(config c: LlamaConfig, rows: Int, outputRows: Int, scores: Int, threads: Int) {
+        let workers = max(1, threads)
+        guard rows > capacity.rows || outputRows > capacity.outputRows || scores > capacity.scores || workers > capacity.workers else { return }
+        capacity = (max(rows, capacity.rows), max(outputRows, capacity.outputRows), max(scores, capacity.scores), max(workers, capacity.workers))
+        let d = c.dimension, kv = c.kvDimension, hidden = c.hiddenDimension, n = capacity.rows
+        storage.deallocate()
+        storage = .allocate(capacity: n * (4 * d + 2 * kv + 2 * hidden) + capacity.outputRows * c.vocabulary + capacity.workers * capacity.scores)
+        var next = storage.baseAddress!
+        func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+            defer { next += count }
+            return next
+        }
+        x = take(n * d)
+        h = take(n * d)
+        q = take(n * d)
+        attention = take(n * d)
+        k = take(n * kv)
+        v = take(n * kv)
+        gate = take(n * hidden)
+        up = take(n * hidden)
+        logits = take(capacity.outputRows * c.vocabulary)
+        scoreBlocks = take(capacity.workers * capacity.scores)
     }
 }

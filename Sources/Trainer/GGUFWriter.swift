@@ -130,23 +130,24 @@ public enum GGUFWriter {
     }
 }
 
-/// Checkpoints of a Llama model as GGUF: the standard llama metadata, the source file's tokenizer, the weights.
+/// Checkpoints of a llama or qwen2 model as GGUF: the architecture's standard metadata, the source file's tokenizer, the weights.
 public enum LlamaCheckpoint {
     public static func write(_ parameters: LlamaParameters, to url: URL, tokenizerFrom source: GGUFFile?, half: Bool = false) throws {
         let c = parameters.config
+        let arch = c.architecture
         var metadata: [(String, GGUFValue)] = [
-            ("general.architecture", .string("llama")),
+            ("general.architecture", .string(arch)),
             ("general.name", .string("azr-gym checkpoint")),
-            ("llama.block_count", .uint(UInt64(c.layers))),
-            ("llama.context_length", .uint(UInt64(c.contextLength))),
-            ("llama.embedding_length", .uint(UInt64(c.dimension))),
-            ("llama.feed_forward_length", .uint(UInt64(c.hiddenDimension))),
-            ("llama.attention.head_count", .uint(UInt64(c.heads))),
-            ("llama.attention.head_count_kv", .uint(UInt64(c.kvHeads))),
-            ("llama.rope.freq_base", .float(Double(c.ropeTheta))),
-            ("llama.rope.dimension_count", .uint(UInt64(c.headDimension))),
-            ("llama.attention.layer_norm_rms_epsilon", .float(Double(c.normEpsilon))),
-            ("llama.vocab_size", .uint(UInt64(c.vocabulary))),
+            ("\(arch).block_count", .uint(UInt64(c.layers))),
+            ("\(arch).context_length", .uint(UInt64(c.contextLength))),
+            ("\(arch).embedding_length", .uint(UInt64(c.dimension))),
+            ("\(arch).feed_forward_length", .uint(UInt64(c.hiddenDimension))),
+            ("\(arch).attention.head_count", .uint(UInt64(c.heads))),
+            ("\(arch).attention.head_count_kv", .uint(UInt64(c.kvHeads))),
+            ("\(arch).rope.freq_base", .float(Double(c.ropeTheta))),
+            ("\(arch).rope.dimension_count", .uint(UInt64(c.headDimension))),
+            ("\(arch).attention.layer_norm_rms_epsilon", .float(Double(c.normEpsilon))),
+            ("\(arch).vocab_size", .uint(UInt64(c.vocabulary))),
             ("general.file_type", .uint(half ? 1 : 0)),
         ]
         if let source {
@@ -169,6 +170,9 @@ public enum LlamaCheckpoint {
                         tensor(prefix + "ffn_gate.weight", layer.gate, [d, h]),
                         tensor(prefix + "ffn_up.weight", layer.up, [d, h]),
                         tensor(prefix + "ffn_down.weight", layer.down, [h, d])]
+            if let offset = layer.queryBias { tensors.append(tensor(prefix + "attn_q.bias", offset, [d])) }
+            if let offset = layer.keyBias { tensors.append(tensor(prefix + "attn_k.bias", offset, [kv])) }
+            if let offset = layer.valueBias { tensors.append(tensor(prefix + "attn_v.bias", offset, [kv])) }
         }
         tensors.append(tensor("output_norm.weight", parameters.outputNorm, [d]))
         if let output = parameters.output { tensors.append(tensor("output.weight", output, [d, c.vocabulary])) }

@@ -1,14 +1,77 @@
 import CBLAS
 import Foundation
 
+/// cos and sin of every RoPE angle for the first `positions` positions, computed once per model: sin, cos and
+/// pow per pair per row otherwise cost more than the rotation.
+final class RopeTable {
+    let pairs: Int
+    let positions: Int
+    private let frequencies: [Double]
+    private let values: UnsafeMutableBufferPointer<Float>
+
+    init(theta: Float, headDimension: Int, positions: Int) {
+        pairs = headDimension / 2
+        self.positions = positions
+        frequencies = (0..<headDimension / 2).map { pow(Double(theta), -Double(2 * $0) / Double(headDimension)) }
+        values = .allocate(capacity: positions * headDimension)
+        for position in 0..<positions { compute(position: position, into: values.baseAddress! + position * headDimension) }
+    }
+
+    deinit { values.deallocate() }
+
+    private func compute(position: Int, into out: UnsafeMutablePointer<Float>) {
+        for pair in 0..<pairs {
+            let angle = Double(position) * frequencies[pair]
+            out[2 * pair] = Float(cos(angle))
+            out[2 * pair + 1] = Float(sin(angle))
+        }
+    }
+
+    /// (cos, sin) interleaved for each pair at `position`.
+    func fill(position: Int, into out: UnsafeMutablePointer<Float>) {
+        if position < positions {
+            out.update(from: values.baseAddress! + position * 2 * pairs, count: 2 * pairs)
+        } else {
+            compute(position: position, into: out)
+        }
+    }
+}
+
 /// The forward kernels. GEMMs go to OpenBLAS; the rest are raw-pointer loops the compiler vectorises.
 enum Kernels {
     /// y (rows × outputs) = x (rows × inputs) · wᵀ, w stored (outputs, inputs) as PyTorch does; adds to y
     /// when `accumulate`.
     static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                        rows: Int, inputs: Int, outputs: Int, accumulate: Bool = false) {
+        // One row is a matrix-vector product: sgemm would repack the whole weight matrix for it.
+        guard rows > 1 else {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, w, Int32(inputs), x, 1, accumulate ? 1 : 0, y, 1)
+            return
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
                      x, Int32(inputs), w, Int32(inputs), accumulate ? 1 : 0, y, Int32(outputs))
+    }
+
+    /// Σ a[i]·b[i]. The compiler will not reorder a float sum, so a plain loop runs one dependent add per
+    /// element; two SIMD8 accumulators keep the FMA units busy.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var first = SIMD8<Float>(), second = SIMD8<Float>()
+        var i = 0
+        let rawA = UnsafeRawPointer(a), rawB = UnsafeRawPointer(b)
+        while i + 16 <= count {
+            first.addProduct(rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                             rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            second.addProduct(rawA.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self),
+                              rawB.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self))
+            i += 16
+        }
+        var sum = (first + second).sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
     }
 
     /// out = x / sqrt(mean(x²) + eps) · weight, row by row; `inverseRMS`, when given, receives each row's
@@ -25,22 +88,41 @@ enum Kernels {
         }
     }
 
-    /// Rotates adjacent pairs (2i, 2i+1) of every head by position × θ^(−2i/headDimension): llama GGUF files
-    /// store Q and K permuted for this pairing. `inverse` rotates the other way, which is RoPE's backward pass.
-    static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDimension: Int, firstPosition: Int, theta: Float,
-                     inverse: Bool = false) {
-        for row in 0..<rows {
-            let position = Double(firstPosition + row)
-            for pair in 0..<headDimension / 2 {
-                let angle = position * pow(Double(theta), -Double(2 * pair) / Double(headDimension))
-                let c = Float(cos(angle)), s = inverse ? -Float(sin(angle)) : Float(sin(angle))
-                for head in 0..<heads {
-                    let p = x + (row * heads + head) * headDimension + 2 * pair
-                    let a = p[0], b = p[1]
-                    p[0] = a * c - b * s
-                    p[1] = a * s + b * c
+    /// Rotates each head's coordinate pairs by position × θ^(−2i/headDimension), angles from `table`;
+    /// `style` says which coordinates pair up. `inverse` rotates the other way, which is RoPE's backward pass.
+    static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, firstPosition: Int, table: RopeTable,
+                     style: RopeStyle, inverse: Bool = false) {
+        let pairs = table.pairs, headDimension = 2 * pairs
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * pairs) { angles in
+            for row in 0..<rows {
+                table.fill(position: firstPosition + row, into: angles.baseAddress!)
+                for pair in 0..<pairs {
+                    let c = angles[2 * pair], s = inverse ? -angles[2 * pair + 1] : angles[2 * pair + 1]
+                    let (first, second) = style == .adjacent ? (2 * pair, 2 * pair + 1) : (pair, pair + pairs)
+                    for head in 0..<heads {
+                        let p = x + (row * heads + head) * headDimension
+                        let a = p[first], b = p[second]
+                        p[first] = a * c - b * s
+                        p[second] = a * s + b * c
+                    }
                 }
             }
+        }
+    }
+
+    /// Adds `bias` to every row of x (rows × count).
+    static func addBias(_ x: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, count: Int) {
+        for row in 0..<rows {
+            let line = x + row * count
+            for i in 0..<count { line[i] += bias[i] }
+        }
+    }
+
+    /// gradient[i] += Σ_rows dy[row, i]: a bias's gradient.
+    static func sumRows(_ dy: UnsafePointer<Float>, into gradient: UnsafeMutablePointer<Float>, rows: Int, count: Int) {
+        for row in 0..<rows {
+            let line = dy + row * count
+            for i in 0..<count { gradient[i] += line[i] }
         }
     }
 
@@ -51,6 +133,20 @@ enum Kernels {
         var sum = 0.0
         for value in row { sum += Double(expf(value - maximum)) }
         return Float(log(sum)) + maximum
+    }
+
+    /// log Σ exp(row) and the entropy −Σ p·log p of softmax(row), in two passes.
+    static func logSumExpAndEntropy(_ row: UnsafePointer<Float>, count: Int) -> (Float, Float) {
+        var maximum = -Float.infinity
+        for i in 0..<count { maximum = max(maximum, row[i]) }
+        var sum = 0.0, weighted = 0.0
+        for i in 0..<count {
+            let shifted = row[i] - maximum, e = expf(shifted)
+            sum += Double(e)
+            weighted += Double(e * shifted)
+        }
+        let logSum = log(sum)
+        return (Float(logSum) + maximum, Float(logSum - weighted / sum))
     }
 
     static func logSumExp(_ row: ArraySlice<Float>) -> Float {

@@ -1,6 +1,14 @@
 import Foundation
 
-/// The shape of a Llama-family decoder, read from GGUF metadata.
+/// How RoPE pairs a head's coordinates.
+public enum RopeStyle: String, Codable, Sendable {
+    /// (2i, 2i+1): llama GGUF files store Q and K permuted for this pairing.
+    case adjacent
+    /// (i, i + headDimension/2), the GPT-NeoX layout qwen2 files keep.
+    case halves
+}
+
+/// The shape of a Llama-family decoder (llama or qwen2), read from GGUF metadata.
 public struct LlamaConfig: Codable, Sendable, Equatable {
     public var architecture: String
     public var layers: Int
@@ -13,14 +21,20 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var normEpsilon: Float
     public var contextLength: Int
     public var tiedEmbedding: Bool
+    public var ropeStyle: RopeStyle
+    /// qwen2 adds biases to the query, key and value projections.
+    public var attentionBias: Bool
 
     public var headDimension: Int { dimension / heads }
     public var kvDimension: Int { kvHeads * headDimension }
 
     /// A configuration given directly (tests build tiny random models with it).
     public init(layers: Int, dimension: Int, hiddenDimension: Int, heads: Int, kvHeads: Int, vocabulary: Int,
-                ropeTheta: Float = 10_000, normEpsilon: Float = 1e-5, contextLength: Int = 2048, tiedEmbedding: Bool = true) {
-        architecture = "llama"
+                ropeTheta: Float = 10_000, normEpsilon: Float = 1e-5, contextLength: Int = 2048, tiedEmbedding: Bool = true,
+                architecture: String = "llama") {
+        self.architecture = architecture
+        ropeStyle = architecture == "qwen2" ? .halves : .adjacent
+        attentionBias = architecture == "qwen2"
         self.layers = layers
         self.dimension = dimension
         self.hiddenDimension = hiddenDimension
@@ -35,10 +49,12 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
 
     public init(gguf file: GGUFFile) throws {
         let name = try file.require("general.architecture").string ?? ""
-        guard name == "llama" else {
-            throw GGUFError.malformed(file.path, "architecture \(name) (this build reads llama)")
+        guard name == "llama" || name == "qwen2" else {
+            throw GGUFError.malformed(file.path, "architecture \(name) (this build reads llama and qwen2)")
         }
         architecture = name
+        ropeStyle = name == "qwen2" ? .halves : .adjacent
+        attentionBias = (try? file.tensor("blk.0.attn_q.bias")) != nil
         func int(_ key: String) throws -> Int {
             guard let value = try file.require("\(name).\(key)").int else { throw GGUFError.malformed(file.path, key) }
             return value

@@ -41,8 +41,18 @@ public enum ModelError: Error, CustomStringConvertible {
 public final class LlamaModel {
     public let parameters: LlamaParameters
     public var config: LlamaConfig { parameters.config }
+    /// Threads for our own loops over independent rows (attention over each sequence's cache, sampling);
+    /// BLAS keeps its own setting.
+    public var threads = 1
+    let rope: RopeTable
+    private lazy var transposed = TransposedWeights(count: parameters.count)
 
-    public init(parameters: LlamaParameters) { self.parameters = parameters }
+    public init(parameters: LlamaParameters) {
+        self.parameters = parameters
+        let c = parameters.config
+        rope = RopeTable(theta: c.ropeTheta, headDimension: c.headDimension, positions: min(c.contextLength, 8192))
+    }
+
 
     public convenience init(path: String) throws {
         try self.init(parameters: LlamaParameters(gguf: GGUFFile(path: path)))
@@ -51,66 +61,118 @@ public final class LlamaModel {
     /// Runs `tokens` at the cache's next positions and returns their logits (rows × vocabulary, row-major);
     /// with `lastOnly`, only the last position's.
     public func forward(_ tokens: [Int32], cache: KVCache, lastOnly: Bool = true) throws -> [Float] {
+        let buffers = ForwardBuffers()
+        let rows = try forward(batch: [tokens], caches: [cache], buffers: buffers, allLogits: !lastOnly)
+        return Array(UnsafeBufferPointer(start: buffers.logits, count: rows * config.vocabulary))
+    }
+
+    /// Runs several sequences' new tokens, each at its own cache's next positions, as one batch of rows through
+    /// the projections (one GEMM per weight matrix for the whole batch); attention reads each sequence's own
+    /// cache. Leaves in `buffers.logits` either every row's logits (`allLogits`) or each sequence's last row's,
+    /// and returns how many rows of logits it wrote.
+    @discardableResult
+    public func forward(batch: [[Int32]], caches: [KVCache], buffers b: ForwardBuffers, allLogits: Bool = false) throws -> Int {
         let c = config, p = parameters
-        let rows = tokens.count, d = c.dimension, kv = c.kvDimension, hd = c.headDimension, hidden = c.hiddenDimension
-        guard cache.length + rows <= cache.capacity else { throw ModelError.contextFull(capacity: cache.capacity) }
-        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabulary }) { throw ModelError.badToken(bad) }
-        let start = cache.length
-
-        let x = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
-        let h = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
-        let q = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
-        let attention = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
-        let gate = UnsafeMutablePointer<Float>.allocate(capacity: rows * hidden)
-        let up = UnsafeMutablePointer<Float>.allocate(capacity: rows * hidden)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows * (start + rows))
-        defer { [x, h, q, attention, gate, up, scores].forEach { $0.deallocate() } }
-
-        for (row, token) in tokens.enumerated() {
-            (x + row * d).update(from: p[p.embedding + Int(token) * d], count: d)
+        let d = c.dimension, kv = c.kvDimension, hd = c.headDimension, hidden = c.hiddenDimension
+        precondition(batch.count == caches.count && !batch.isEmpty)
+        for (tokens, cache) in zip(batch, caches) {
+            guard !tokens.isEmpty else { preconditionFailure("every sequence needs a new token") }
+            guard cache.length + tokens.count <= cache.capacity else { throw ModelError.contextFull(capacity: cache.capacity) }
+            if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabulary }) { throw ModelError.badToken(bad) }
         }
-        let group = c.heads / c.kvHeads
-        let scale = 1 / Float(hd).squareRoot()
-        for (index, layer) in p.layers.enumerated() {
-            let keys = cache.keys.baseAddress! + index * cache.layerStride
-            let values = cache.values.baseAddress! + index * cache.layerStride
-            Kernels.rmsNorm(x, p[layer.attentionNorm], h, rows: rows, dimension: d, epsilon: c.normEpsilon)
-            Kernels.linear(h, p[layer.query], q, rows: rows, inputs: d, outputs: d)
-            Kernels.linear(h, p[layer.key], keys + start * kv, rows: rows, inputs: d, outputs: kv)
-            Kernels.linear(h, p[layer.value], values + start * kv, rows: rows, inputs: d, outputs: kv)
-            Kernels.rope(q, rows: rows, heads: c.heads, headDimension: hd, firstPosition: start, theta: c.ropeTheta)
-            Kernels.rope(keys + start * kv, rows: rows, heads: c.kvHeads, headDimension: hd, firstPosition: start, theta: c.ropeTheta)
-            // Per head: S = Q·Kᵀ over every cached position, causal softmax, O = P·V, as GEMMs on strided views.
-            let visible = start + rows
-            for head in 0..<c.heads {
-                let kvHead = head / group
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(hd), scale,
-                            q + head * hd, Int32(d), keys + kvHead * hd, Int32(kv), 0, scores, Int32(visible))
-                for row in 0..<rows {
-                    let seen = start + row + 1
-                    Kernels.softmax(scores + row * visible, count: seen)
-                    (scores + row * visible + seen).update(repeating: 0, count: visible - seen)
-                }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(visible), 1,
-                            scores, Int32(visible), values + kvHead * hd, Int32(kv), 0, attention + head * hd, Int32(d))
+        var firstRow: [Int] = []
+        var rows = 0
+        for tokens in batch {
+            firstRow.append(rows)
+            rows += tokens.count
+        }
+        let outputRows = allLogits ? rows : batch.count
+        let longest = zip(batch, caches).map { $0.count * ($1.length + $0.count) }.max()!
+        b.reserve(config: c, rows: rows, outputRows: outputRows, scores: longest, threads: threads)
+        for (sequence, tokens) in batch.enumerated() {
+            for (j, token) in tokens.enumerated() {
+                (b.x + (firstRow[sequence] + j) * d).update(from: p[p.embedding + Int(token) * d], count: d)
             }
-            Kernels.linear(attention, p[layer.attentionOutput], x, rows: rows, inputs: d, outputs: d, accumulate: true)
-            Kernels.rmsNorm(x, p[layer.feedForwardNorm], h, rows: rows, dimension: d, epsilon: c.normEpsilon)
-            Kernels.linear(h, p[layer.gate], gate, rows: rows, inputs: d, outputs: hidden)
-            Kernels.linear(h, p[layer.up], up, rows: rows, inputs: d, outputs: hidden)
-            Kernels.swiglu(gate, up, count: rows * hidden)
-            Kernels.linear(gate, p[layer.down], x, rows: rows, inputs: hidden, outputs: d, accumulate: true)
         }
-        cache.advance(by: rows)
-
-        let first = lastOnly ? rows - 1 : 0
-        let outputRows = rows - first
-        Kernels.rmsNorm(x + first * d, p[p.outputNorm], h, rows: outputRows, dimension: d, epsilon: c.normEpsilon)
-        var logits = [Float](repeating: 0, count: outputRows * c.vocabulary)
-        logits.withUnsafeMutableBufferPointer { out in
-            Kernels.linear(h, p[p.output ?? p.embedding], out.baseAddress!, rows: outputRows, inputs: d, outputs: c.vocabulary)
+        transposed.refresh(from: p)
+        let t = transposed
+        /// y (rows × outputs) (+)= x · wᵀ, read from the transposed copy except for a single row (a GEMV).
+        func linear(_ x: UnsafePointer<Float>, _ offset: Int, _ y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, outputs: Int,
+                    accumulate: Bool = false) {
+            guard rows > 1 else {
+                return Kernels.linear(x, p[offset], y, rows: rows, inputs: inputs, outputs: outputs, accumulate: accumulate)
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
+                        x, Int32(inputs), t[offset], Int32(outputs), accumulate ? 1 : 0, y, Int32(outputs))
         }
-        return logits
+        let group = c.heads / c.kvHeads, scale = 1 / Float(hd).squareRoot()
+        // Prefill attention is GEMMs, which BLAS threads itself; single new rows are split across our threads.
+        let attentionThreads = batch.allSatisfy { $0.count == 1 } ? min(threads, batch.count) : 1
+        for (index, layer) in p.layers.enumerated() {
+            Kernels.rmsNorm(b.x, p[layer.attentionNorm], b.h, rows: rows, dimension: d, epsilon: c.normEpsilon)
+            linear(b.h, layer.query, b.q, rows: rows, inputs: d, outputs: d)
+            linear(b.h, layer.key, b.k, rows: rows, inputs: d, outputs: kv)
+            linear(b.h, layer.value, b.v, rows: rows, inputs: d, outputs: kv)
+            if let offset = layer.queryBias { Kernels.addBias(b.q, p[offset], rows: rows, count: d) }
+            if let offset = layer.keyBias { Kernels.addBias(b.k, p[offset], rows: rows, count: kv) }
+            if let offset = layer.valueBias { Kernels.addBias(b.v, p[offset], rows: rows, count: kv) }
+            Self.parallelRows(batch.count, threads: attentionThreads) { sequence in
+                let cache = caches[sequence], start = cache.length, count = batch[sequence].count, row0 = firstRow[sequence]
+                let q = b.q + row0 * d, out = b.attention + row0 * d
+                let keys = cache.keys.baseAddress! + index * cache.layerStride
+                let values = cache.values.baseAddress! + index * cache.layerStride
+                Kernels.rope(q, rows: count, heads: c.heads, firstPosition: start, table: rope, style: c.ropeStyle)
+                Kernels.rope(b.k + row0 * kv, rows: count, heads: c.kvHeads, firstPosition: start, table: rope, style: c.ropeStyle)
+                (keys + start * kv).update(from: b.k + row0 * kv, count: count * kv)
+                (values + start * kv).update(from: b.v + row0 * kv, count: count * kv)
+                let visible = start + count
+                let scores = b.scores(worker: sequence % attentionThreads)
+                if count == 1 {
+                    // One new row: dot products over the cache (a GEMM of one row would repack K).
+                    out.update(repeating: 0, count: d)
+                    for head in 0..<c.heads {
+                        let kvHead = head / group, query = q + head * hd, headOut = out + head * hd
+                        for s in 0..<visible { scores[s] = Kernels.dot(query, keys + s * kv + kvHead * hd, count: hd) * scale }
+                        Kernels.softmax(scores, count: visible)
+                        for s in 0..<visible {
+                            let weight = scores[s], value = values + s * kv + kvHead * hd
+                            for i in 0..<hd { headOut[i] += weight * value[i] }
+                        }
+                    }
+                } else {
+                    // Per head: S = Q·Kᵀ over every cached position, causal softmax, O = P·V, as GEMMs on strided views.
+                    for head in 0..<c.heads {
+                        let kvHead = head / group
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(visible), Int32(hd), scale,
+                                    q + head * hd, Int32(d), keys + kvHead * hd, Int32(kv), 0, scores, Int32(visible))
+                        for row in 0..<count {
+                            let seen = start + row + 1
+                            Kernels.softmax(scores + row * visible, count: seen)
+                            (scores + row * visible + seen).update(repeating: 0, count: visible - seen)
+                        }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(hd), Int32(visible), 1,
+                                    scores, Int32(visible), values + kvHead * hd, Int32(kv), 0, out + head * hd, Int32(d))
+                    }
+                }
+            }
+            linear(b.attention, layer.attentionOutput, b.x, rows: rows, inputs: d, outputs: d, accumulate: true)
+            Kernels.rmsNorm(b.x, p[layer.feedForwardNorm], b.h, rows: rows, dimension: d, epsilon: c.normEpsilon)
+            linear(b.h, layer.gate, b.gate, rows: rows, inputs: d, outputs: hidden)
+            linear(b.h, layer.up, b.up, rows: rows, inputs: d, outputs: hidden)
+            Kernels.swiglu(b.gate, b.up, count: rows * hidden)
+            linear(b.gate, layer.down, b.x, rows: rows, inputs: hidden, outputs: d, accumulate: true)
+        }
+        for (cache, tokens) in zip(caches, batch) { cache.advance(by: tokens.count) }
+        if !allLogits {
+            // Only each sequence's last row is projected onto the vocabulary.
+            for (sequence, tokens) in batch.enumerated() {
+                (b.attention + sequence * d).update(from: b.x + (firstRow[sequence] + tokens.count - 1) * d, count: d)
+            }
+            b.x.update(from: b.attention, count: outputRows * d)
+        }
+        Kernels.rmsNorm(b.x, p[p.outputNorm], b.h, rows: outputRows, dimension: d, epsilon: c.normEpsilon)
+        linear(b.h, p.output ?? p.embedding, b.logits, rows: outputRows, inputs: d, outputs: c.vocabulary)
+        return outputRows
     }
 
     /// Greedy decoding: the ids of the `count` most likely next tokens, one at a time.

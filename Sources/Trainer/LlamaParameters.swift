@@ -6,6 +6,8 @@ import Foundation
 public final class LlamaParameters {
     public struct LayerOffsets: Sendable {
         public var attentionNorm, query, key, value, attentionOutput, feedForwardNorm, gate, up, down: Int
+        /// qwen2's projection biases; nil for llama.
+        public var queryBias, keyBias, valueBias: Int?
     }
 
     public let config: LlamaConfig
@@ -16,6 +18,8 @@ public final class LlamaParameters {
     public let output: Int?
     public let count: Int
     public let storage: UnsafeMutableBufferPointer<Float>
+    /// Moves whenever the values change (`markChanged`), so derived copies know to rebuild.
+    public private(set) var version = 0
 
     public init(config: LlamaConfig) {
         self.config = config
@@ -27,9 +31,11 @@ public final class LlamaParameters {
         let d = config.dimension, h = config.hiddenDimension, kv = config.kvDimension
         embedding = take(config.vocabulary * d)
         layers = (0..<config.layers).map { _ in
-            LayerOffsets(attentionNorm: take(d), query: take(d * d), key: take(kv * d), value: take(kv * d),
-                         attentionOutput: take(d * d), feedForwardNorm: take(d), gate: take(h * d), up: take(h * d),
-                         down: take(d * h))
+            let biased = config.attentionBias
+            return LayerOffsets(attentionNorm: take(d), query: take(d * d), key: take(kv * d), value: take(kv * d),
+                                attentionOutput: take(d * d), feedForwardNorm: take(d), gate: take(h * d), up: take(h * d),
+                                down: take(d * h), queryBias: biased ? take(d) : nil, keyBias: biased ? take(kv) : nil,
+                                valueBias: biased ? take(kv) : nil)
         }
         outputNorm = take(d)
         output = config.tiedEmbedding ? nil : take(config.vocabulary * d)
@@ -66,10 +72,65 @@ public final class LlamaParameters {
             try load(prefix + "ffn_gate.weight", at: layer.gate, count: h * d)
             try load(prefix + "ffn_up.weight", at: layer.up, count: h * d)
             try load(prefix + "ffn_down.weight", at: layer.down, count: d * h)
+            if let offset = layer.queryBias { try load(prefix + "attn_q.bias", at: offset, count: d) }
+            if let offset = layer.keyBias { try load(prefix + "attn_k.bias", at: offset, count: kv) }
+            if let offset = layer.valueBias { try load(prefix + "attn_v.bias", at: offset, count: kv) }
         }
         try load("output_norm.weight", at: outputNorm, count: d)
         if let output { try load("output.weight", at: output, count: config.vocabulary * d) }
     }
 
     public subscript(offset: Int) -> UnsafeMutablePointer<Float> { storage.baseAddress! + offset }
+
+    /// Call after writing to `storage` directly (the optimiser does): inference refreshes its transposed copy.
+    public func markChanged() { version += 1 }
+}
+
+extension LlamaParameters {
+    /// Every weight matrix as (offset, outputs, inputs).
+    var matrices: [(offset: Int, outputs: Int, inputs: Int)] {
+        let c = config, d = c.dimension, h = c.hiddenDimension, kv = c.kvDimension
+        var result = layers.flatMap { layer in
+            [(layer.query, d, d), (layer.key, kv, d), (layer.value, kv, d), (layer.attentionOutput, d, d),
+             (layer.gate, h, d), (layer.up, h, d), (layer.down, d, h)]
+        }
+        result.append((output ?? embedding, c.vocabulary, d))
+        return result.map { (offset: $0.0, outputs: $0.1, inputs: $0.2) }
+    }
+}
+
+/// The weight matrices transposed to (in, out), at the same offsets as in `LlamaParameters`. sgemm packs a
+/// transposed operand slowly, and for the skinny row counts of decoding that packing is a large share of
+/// the time; the transposed copy is read in its natural order. Rebuilt whenever the parameters' version moves.
+final class TransposedWeights {
+    let storage: UnsafeMutableBufferPointer<Float>
+    private(set) var version = -1
+
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+    }
+
+    deinit { storage.deallocate() }
+
+    subscript(offset: Int) -> UnsafeMutablePointer<Float> { storage.baseAddress! + offset }
+
+    func refresh(from parameters: LlamaParameters) {
+        guard version != parameters.version else { return }
+        let matrices = parameters.matrices
+        DispatchQueue.concurrentPerform(iterations: matrices.count) { index in
+            let (offset, outputs, inputs) = matrices[index]
+            let source = parameters[offset], target = storage.baseAddress! + offset
+            let block = 32
+            for rowBlock in stride(from: 0, to: outputs, by: block) {
+                for columnBlock in stride(from: 0, to: inputs, by: block) {
+                    for row in rowBlock..<min(rowBlock + block, outputs) {
+                        for column in columnBlock..<min(columnBlock + block, inputs) {
+                            target[column * outputs + row] = source[row * inputs + column]
+                        }
+                    }
+                }
+            }
+        }
+        version = parameters.version
+    }
 }

@@ -23,22 +23,61 @@ public struct Sampler {
     }
 
     public mutating func next(_ logits: [Float]) -> Int32 {
-        guard temperature > 0 else { return Int32(logits.indices.max { logits[$0] < logits[$1] }!) }
-        let maximum = logits.max()!
-        var probabilities = logits.map { Double(expf(($0 - maximum) / temperature)) }
+        logits.withUnsafeBufferPointer { next($0) }
+    }
+
+    /// The next token and its log-probability under the untempered logits (what PPO's ratio needs). At
+    /// temperature 1 without top-p, the sampling normaliser is that log-probability's too, so one exp pass
+    /// and a partial second one suffice.
+    public mutating func draw(_ logits: UnsafeBufferPointer<Float>) -> (token: Int32, logProbability: Float) {
+        guard temperature == 1, topP >= 1 else {
+            let token = next(logits)
+            return (token, logits[Int(token)] - Kernels.logSumExp(logits))
+        }
+        var maximum = -Float.infinity
+        for value in logits { maximum = max(maximum, value) }
+        var total = 0.0
+        for value in logits { total += Double(expf(value - maximum)) }
+        let logNormaliser = Float(log(total)) + maximum
+        var remaining = uniform() * total
+        for i in 0..<logits.count {
+            remaining -= Double(expf(logits[i] - maximum))
+            if remaining < 0 { return (Int32(i), logits[i] - logNormaliser) }
+        }
+        let last = logits.indices.last { logits[$0] - maximum > -80 } ?? 0
+        return (Int32(last), logits[last] - logNormaliser)
+    }
+
+    /// Without top-p this makes two passes and allocates nothing; top-p sorts the candidates.
+    public mutating func next(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        var maximum = -Float.infinity, best = 0
+        for i in 0..<logits.count where logits[i] > maximum {
+            maximum = logits[i]
+            best = i
+        }
+        guard temperature > 0 else { return Int32(best) }
+        let inverseTemperature = 1 / temperature
+        if topP >= 1 {
+            var total = 0.0
+            for value in logits { total += Double(expf((value - maximum) * inverseTemperature)) }
+            var draw = uniform() * total
+            for i in 0..<logits.count {
+                draw -= Double(expf((logits[i] - maximum) * inverseTemperature))
+                if draw < 0 { return Int32(i) }
+            }
+            return Int32(best)
+        }
+        var probabilities = logits.map { Double(expf(($0 - maximum) * inverseTemperature)) }
         let total = probabilities.reduce(0, +)
         for i in probabilities.indices { probabilities[i] /= total }
         var candidates = Array(probabilities.indices)
-        if topP < 1 {
-            candidates.sort { probabilities[$0] > probabilities[$1] }
-            var mass = 0.0, keep = 0
-            while keep < candidates.count, mass < Double(topP) {
-                mass += probabilities[candidates[keep]]
-                keep += 1
-            }
-            candidates = Array(candidates.prefix(max(keep, 1)))
+        candidates.sort { probabilities[$0] > probabilities[$1] }
+        var mass = 0.0, keep = 0
+        while keep < candidates.count, mass < Double(topP) {
+            mass += probabilities[candidates[keep]]
+            keep += 1
         }
-        let mass = candidates.reduce(0.0) { $0 + probabilities[$1] }
+        candidates = Array(candidates.prefix(max(keep, 1)))
         var draw = uniform() * mass
         for candidate in candidates {
             draw -= probabilities[candidate]

@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 
 /// One sample to learn from: the trainer knows groups (the gym passes task type × role), never task types.
@@ -19,13 +20,23 @@ public struct PolicySample: Sendable {
 }
 
 /// TRR++: group-whitened advantages broadcast to every completion token, the PPO clipped surrogate averaged
-/// per token, one AdamW step.
+/// per token, optionally an entropy bonus and a KL penalty to a frozen reference, one AdamW step.
 public final class TRRTrainer {
     public let model: LlamaModel
     public let optimizer: AdamW
     public var advantages: TRRAdvantages
     public var clip: Float
-    let gradients: LlamaGradients
+    /// Weight of the entropy bonus per token (the reference's optional 0.001); 0 disables it.
+    public var entropyCoefficient: Float
+    /// Weight of the per-token KL(current ‖ reference) penalty (k3 estimator); used only with a reference model.
+    public var klCoefficient: Float
+    /// A frozen copy of the starting weights, for the KL anchor (LSP); nil when no KL term is wanted.
+    public let reference: LlamaModel?
+    /// Sequences are processed this many at a time, each on its own thread with single-threaded BLAS, their
+    /// gradients summed: attention, norms and the log-softmax then run in parallel too.
+    public let threads: Int
+    private var gradients: [LlamaGradients]
+    private var workspaces: [TrainingWorkspace?]
 
     public struct Statistics: Sendable {
         public var loss: Double
@@ -33,16 +44,37 @@ public final class TRRTrainer {
         public var tokens: Int
         public var clippedFraction: Double
         public var meanAdvantage: [String: Double]
+        /// Mean per-token entropy of the completions (only when the entropy bonus is on).
+        public var entropy: Double?
+        /// Mean per-token KL estimate to the reference (only with a reference).
+        public var kl: Double?
     }
 
     public init(model: LlamaModel, learningRate: Float, weightDecay: Float = 0.01, maxGradientNorm: Float? = 1,
-                advantages: TRRAdvantages = TRRAdvantages(), clip: Float = 0.2) {
+                advantages: TRRAdvantages = TRRAdvantages(), clip: Float = 0.2, entropyCoefficient: Float = 0,
+                reference: LlamaModel? = nil, klCoefficient: Float = 0, threads: Int = 1) {
         self.model = model
         self.advantages = advantages
         self.clip = clip
-        gradients = LlamaGradients(like: model.parameters)
+        self.entropyCoefficient = entropyCoefficient
+        self.reference = reference
+        self.klCoefficient = klCoefficient
+        self.threads = max(1, threads)
+        gradients = [LlamaGradients(like: model.parameters)]
+        workspaces = [nil]
         optimizer = AdamW(parameterCount: model.parameters.count, learningRate: learningRate, weightDecay: weightDecay,
                           maxGradientNorm: maxGradientNorm)
+    }
+
+    /// Per-sequence contributions, summed over a step.
+    private struct Totals {
+        var loss = 0.0, clipped = 0, entropy = 0.0, kl = 0.0
+        mutating func add(_ other: Totals) {
+            loss += other.loss
+            clipped += other.clipped
+            entropy += other.entropy
+            kl += other.kl
+        }
     }
 
     @discardableResult
@@ -51,33 +83,92 @@ public final class TRRTrainer {
         let advantage = advantages.advantages(rewards: usable.map(\.reward), groups: usable.map(\.group),
                                               lengths: usable.map(\.completion.count))
         let tokens = usable.reduce(0) { $0 + $1.completion.count }
-        gradients.zero()
-        var loss = 0.0, clipped = 0
-        for (sample, a) in zip(usable, advantage) {
-            let sequence = sample.prompt + sample.completion
-            let first = sample.prompt.count - 1 // position predicting the first completion token
-            // With old log-probs, the ratio needs the current ones first; d(−min(rA, clip(r)A))/d log p is −rA
-            // where the unclipped term is the minimum and 0 where clipping holds it constant.
-            var ratios = [Float](repeating: 1, count: sample.completion.count)
-            if let old = sample.oldLogProbabilities {
-                let current = try model.logProbabilities(of: sequence)
-                for j in ratios.indices { ratios[j] = expf(current[first + j] - old[j]) }
-            }
-            var coefficients = [Float](repeating: 0, count: sequence.count - 1)
-            for j in ratios.indices {
-                let r = ratios[j], A = Float(a)
-                let unclipped = r * A, bounded = min(max(r, 1 - clip), 1 + clip) * A
-                loss -= Double(min(unclipped, bounded)) / Double(tokens)
-                if unclipped <= bounded { coefficients[first + j] = -A * r / Float(tokens) } else { clipped += 1 }
-            }
-            _ = try model.accumulateGradient(tokens: sequence, coefficients: coefficients, into: gradients)
+        let workers = min(threads, max(usable.count, 1))
+        while gradients.count < workers {
+            gradients.append(LlamaGradients(like: model.parameters))
+            workspaces.append(nil)
         }
-        // accumulateGradient adds dJ/dθ for J = Σ c·log p, and c was chosen so that J's gradient is the loss's.
-        let norm = optimizer.update(parameters: model.parameters.storage, gradient: gradients.storage)
+        for worker in 0..<workers {
+            gradients[worker].zero()
+            let longest = stride(from: worker, to: usable.count, by: workers).map { usable[$0].prompt.count + usable[$0].completion.count }.max() ?? 0
+            if (workspaces[worker]?.capacity ?? 0) < longest {
+                workspaces[worker] = nil // release before allocating the larger one
+                workspaces[worker] = TrainingWorkspace(config: model.config, capacity: longest)
+            }
+        }
+        var totals = [Totals](repeating: Totals(), count: workers)
+        var failure: Error?
+        let lock = NSLock()
+        let run = { (worker: Int) in
+            var local = Totals()
+            do {
+                for index in stride(from: worker, to: usable.count, by: workers) {
+                    local.add(try self.accumulate(usable[index], advantage: Float(advantage[index]), tokens: tokens,
+                                                  gradients: self.gradients[worker], workspace: self.workspaces[worker]!))
+                }
+            } catch {
+                lock.lock(); failure = failure ?? error; lock.unlock()
+            }
+            lock.lock(); totals[worker] = local; lock.unlock()
+        }
+        if workers > 1 {
+            openblas_set_num_threads(1)
+            DispatchQueue.concurrentPerform(iterations: workers, execute: run)
+            openblas_set_num_threads(Int32(threads))
+            for worker in 1..<workers { gradients[0].add(gradients[worker]) }
+        } else {
+            run(0)
+        }
+        if let failure { throw failure }
+        var sum = Totals()
+        totals.forEach { sum.add($0) }
+        let norm = optimizer.update(parameters: model.parameters.storage, gradient: gradients[0].storage)
+        model.parameters.markChanged()
         var byGroup: [String: [Double]] = [:]
         for (sample, a) in zip(usable, advantage) { byGroup[sample.group, default: []].append(a) }
-        return Statistics(loss: loss, gradientNorm: norm, tokens: tokens,
-                          clippedFraction: tokens == 0 ? 0 : Double(clipped) / Double(tokens),
-                          meanAdvantage: byGroup.mapValues { $0.reduce(0, +) / Double($0.count) })
+        let perToken = { (value: Double) in tokens == 0 ? 0 : value / Double(tokens) }
+        return Statistics(loss: sum.loss, gradientNorm: norm, tokens: tokens, clippedFraction: perToken(Double(sum.clipped)),
+                          meanAdvantage: byGroup.mapValues { $0.reduce(0, +) / Double($0.count) },
+                          entropy: entropyCoefficient > 0 ? perToken(sum.entropy) : nil,
+                          kl: reference != nil && klCoefficient > 0 ? perToken(sum.kl) : nil)
+    }
+
+    /// One sequence: its loss terms and their gradient. The gradient accumulated is the loss's: for each completion
+    /// token, d loss / d log p = −r·A/N where the unclipped PPO term is the minimum (0 where clipping holds it
+    /// constant), + β(1 − e^(ref − log p))/N for the KL, and d loss / d H = −η/N for the entropy bonus.
+    private func accumulate(_ sample: PolicySample, advantage A: Float, tokens: Int, gradients: LlamaGradients,
+                            workspace: TrainingWorkspace) throws -> Totals {
+        let sequence = sample.prompt + sample.completion
+        let first = sample.prompt.count - 1 // position predicting the first completion token
+        let N = Float(tokens)
+        var referenceLogProbabilities: ArraySlice<Float>?
+        if let reference, klCoefficient > 0 {
+            referenceLogProbabilities = try reference.logProbabilities(of: sequence)[first...]
+        }
+        var totals = Totals()
+        let result = try model.accumulateGradient(tokens: sequence, scoredFrom: first, workspace: workspace, into: gradients) { current in
+            var weights = [Float](repeating: 0, count: current.count)
+            for j in current.indices {
+                let r = sample.oldLogProbabilities.map { expf(current[j] - $0[j]) } ?? 1
+                let unclipped = r * A, bounded = min(max(r, 1 - self.clip), 1 + self.clip) * A
+                totals.loss -= Double(min(unclipped, bounded)) / Double(N)
+                if unclipped <= bounded { weights[j] = -A * r / N } else { totals.clipped += 1 }
+                if let referenceLogProbabilities {
+                    let difference = referenceLogProbabilities[referenceLogProbabilities.startIndex + j] - current[j]
+                    let kl = expf(difference) - difference - 1
+                    totals.kl += Double(kl)
+                    totals.loss += Double(self.klCoefficient * kl / N)
+                    weights[j] += self.klCoefficient * (1 - expf(difference)) / N
+                }
+            }
+            let entropy = self.entropyCoefficient > 0 ? [Float](repeating: -self.entropyCoefficient / N, count: current.count) : nil
+            return TokenWeights(logProbability: weights, entropy: entropy)
+        }
+        if entropyCoefficient > 0 {
+            let sum = result.entropies.reduce(0.0) { $0 + Double($1) }
+            totals.entropy += sum
+            totals.loss -= Double(entropyCoefficient) * sum / Double(N)
+        }
+        return totals
     }
 }

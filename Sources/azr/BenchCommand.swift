@@ -63,7 +63,7 @@ struct TrainerBench: ParsableCommand {
         if let output { try AtomicFile.write(data + Data("\n".utf8), to: URL(fileURLWithPath: output)) }
         if json { return print(String(decoding: data, as: UTF8.self)) }
         print("| what (\(threads) thread\(threads == 1 ? "" : "s")) | figure |\n|---|---:|")
-        print(String(format: "| sgemm 1024³ | %.1f GFLOP/s |", figures.sgemm_gflops))
+        print(String(format: "| sgemm 1536³ (best of 10) | %.1f GFLOP/s |", figures.sgemm_gflops))
         print(String(format: "| training, %d × %d tokens, forward + backward + AdamW | %.1f tokens/s (MFU %.0f%%) |", figures.train_batch, figures.train_length, figures.train_tokens_per_s, figures.mfu_train * 100))
         print(String(format: "| decoding, batch 1, KV cache | %.1f tokens/s |", figures.decode_tokens_per_s_batch1))
         print(String(format: "| decoding, batch 32 (8-token prompts, 64 new tokens each) | %.1f tokens/s |", figures.decode_tokens_per_s_batch32))
