@@ -13,6 +13,9 @@ public struct TrainerBenchmark {
         /// 32 prompts of 8 tokens, 64 new tokens each, prefill included.
         public var decode_tokens_per_s_batch32: Double
         public var mfu_train: Double
+        /// The process's peak resident memory after the whole benchmark (model, gradients, AdamW moments,
+        /// one training workspace per thread, inference copy).
+        public var peak_resident_gb: Double
     }
 
     public var threads: Int
@@ -69,7 +72,13 @@ public struct TrainerBenchmark {
         let flops = 6 * Double(model.parameters.count) * trainTokens / trainSeconds / 1e9
         return Figures(threads: threads, sgemm_gflops: gflops, train_tokens_per_s: trainTokens / trainSeconds, train_batch: batch,
                        train_length: length, decode_tokens_per_s_batch1: decodeRate, decode_tokens_per_s_batch32: batchRate,
-                       mfu_train: flops / gflops)
+                       mfu_train: flops / gflops, peak_resident_gb: Self.peakResidentGigabytes())
+    }
+
+    static func peakResidentGigabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) * 1024 / 1e9 // Linux reports kilobytes
     }
 
     /// The best of several 1536³ products: the other vCPU is sometimes busy, and a peak that is too low would

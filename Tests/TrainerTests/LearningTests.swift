@@ -51,4 +51,64 @@ final class LearningTests: XCTestCase {
         XCTAssertGreaterThan(second.clippedFraction, 0, "later epochs move the ratio past 1 ± 0.2")
         XCTAssertTrue(second.loss.isFinite)
     }
+
+    /// With a frozen reference and a KL weight, equal rewards (advantage 0) leave only the KL term: it is 0 at the
+    /// reference, and after the weights drift, steps pull the model back toward the reference.
+    func testKLAnchorPullsBackToTheReference() throws {
+        let model = TinyModel.make(seed: 5), frozen = TinyModel.make(seed: 5)
+        var sampler = Sampler(temperature: 1, seed: 11)
+        func batch() throws -> [PolicySample] {
+            try (0..<8).map { _ in
+                let (tokens, _) = try model.sample(prompt: prompt, count: 4, sampler: &sampler)
+                return PolicySample(prompt: prompt, completion: tokens, reward: 1, group: "g")
+            }
+        }
+        let trainer = TRRTrainer(model: model, learningRate: 0.01, maxGradientNorm: nil, reference: frozen, klCoefficient: 1)
+        let atStart = try trainer.step(try batch())
+        XCTAssertEqual(atStart.kl ?? -1, 0, accuracy: 1e-6)
+        XCTAssertEqual(atStart.gradientNorm, 0, accuracy: 1e-5, "no advantage and no divergence: no gradient")
+        var drift: UInt64 = 3
+        for i in 0..<model.parameters.count {
+            drift = drift &* 6364136223846793005 &+ 1442695040888963407
+            model.parameters.storage[i] += 0.15 * (Float(drift >> 40) / Float(1 << 24) - 0.5)
+        }
+        model.parameters.markChanged()
+        let fixed = try batch()
+        let drifted = try trainer.step(fixed)
+        var last = drifted
+        for _ in 0..<15 { last = try trainer.step(fixed) }
+        XCTAssertGreaterThan(drifted.kl!, 1e-3)
+        XCTAssertLessThan(last.kl!, drifted.kl! * 0.5, "KL \(drifted.kl!) → \(last.kl!)")
+    }
+
+    /// The entropy bonus alone (equal rewards) raises the entropy of the next-token distributions.
+    func testEntropyBonusRaisesEntropy() throws {
+        let model = TinyModel.make(seed: 6)
+        var sampler = Sampler(temperature: 1, seed: 12)
+        let fixed = try (0..<8).map { _ in
+            PolicySample(prompt: prompt, completion: try model.sample(prompt: prompt, count: 4, sampler: &sampler).tokens, reward: 1, group: "g")
+        }
+        let trainer = TRRTrainer(model: model, learningRate: 0.01, entropyCoefficient: 1)
+        let first = try trainer.step(fixed)
+        var last = first
+        for _ in 0..<10 { last = try trainer.step(fixed) }
+        XCTAssertGreaterThan(last.entropy!, first.entropy! + 0.05, "entropy \(first.entropy!) → \(last.entropy!)")
+    }
+
+    /// Two worker threads sum the same gradient as one.
+    func testParallelSequencesGiveTheSameStep() throws {
+        let one = TinyModel.make(seed: 14), two = TinyModel.make(seed: 14)
+        var sampler = Sampler(temperature: 1, seed: 4)
+        let batch = try (0..<6).map { index in
+            PolicySample(prompt: prompt, completion: try one.sample(prompt: prompt, count: 3 + index % 3, sampler: &sampler).tokens,
+                         reward: Double(index % 3), group: index < 3 ? "a" : "b")
+        }
+        let a = try TRRTrainer(model: one, learningRate: 0.01, threads: 1).step(batch)
+        let b = try TRRTrainer(model: two, learningRate: 0.01, threads: 2).step(batch)
+        XCTAssertEqual(a.gradientNorm, b.gradientNorm, accuracy: 1e-5 * a.gradientNorm)
+        XCTAssertEqual(a.loss, b.loss, accuracy: 1e-9)
+        for i in stride(from: 0, to: one.parameters.count, by: 17) {
+            XCTAssertEqual(one.parameters.storage[i], two.parameters.storage[i], accuracy: 1e-6)
+        }
+    }
 }
