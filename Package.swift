@@ -45,6 +45,6 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "azr"], exclude: ["reference"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Sandbox", "azr-zygote"]),
-        .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "ExampleTasks", "azr-zygote", "azr"]),
+        .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "Trainer", "ExampleTasks", "azr-zygote", "azr"]),
     ]
 )

@@ -27,10 +27,43 @@ public struct PolicyRequest: Sendable, Equatable {
     }
 }
 
+/// The tokens behind a completion, as sampled: what the trainer needs to learn from it.
+public struct CompletionTrace: Sendable, Equatable {
+    public var promptTokens: [Int32]
+    public var completionTokens: [Int32]
+    /// Log-probability of each completion token when it was sampled (PPO's "old" policy).
+    public var logProbabilities: [Float]
+
+    public init(promptTokens: [Int32], completionTokens: [Int32], logProbabilities: [Float]) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.logProbabilities = logProbabilities
+    }
+}
+
+/// One completion and, from a model, how it was sampled.
+public struct PolicyCompletion: Sendable {
+    public var text: String
+    public var trace: CompletionTrace?
+
+    public init(text: String, trace: CompletionTrace? = nil) {
+        self.text = text
+        self.trace = trace
+    }
+}
+
 /// Anything that turns prompts into completions: the trained model, or a script in tests.
 public protocol Policy {
     /// One completion per request, in order.
     func complete(_ requests: [PolicyRequest]) throws -> [String]
+    /// The same, with the sampled tokens when the policy has them (a model does; a script does not).
+    func completeTraced(_ requests: [PolicyRequest]) throws -> [PolicyCompletion]
+}
+
+extension Policy {
+    public func completeTraced(_ requests: [PolicyRequest]) throws -> [PolicyCompletion] {
+        try complete(requests).map { PolicyCompletion(text: $0) }
+    }
 }
 
 /// A policy that answers from a function of the request; tests use it to script the model.

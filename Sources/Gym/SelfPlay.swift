@@ -12,6 +12,7 @@ public struct SelfPlaySettings: Codable, Sendable, Equatable {
     public var learnabilityTemperature = 1.0
     public var temperature = 1.0
     public var rewards = RewardSettings()
+    public var answerFormat = AnswerFormat.Mode.strict
 
     public init() {}
 
@@ -21,6 +22,7 @@ public struct SelfPlaySettings: Codable, Sendable, Equatable {
         case learnabilityRollouts = "learnability_rollouts"
         case learnabilityTemperature = "learnability_temperature"
         case temperature, rewards
+        case answerFormat = "answer_format"
     }
 }
 
@@ -31,7 +33,19 @@ public struct TrainingRecord: Sendable, Equatable {
     public var reward: Double
     public var taskType: String
     public var role: Role
+    /// The sampled tokens, when a model wrote the completion.
+    public var trace: CompletionTrace?
     public var group: String { "\(taskType).\(role.rawValue)" }
+}
+
+/// One judged solver answer, for the samples log.
+public struct JudgedAnswer: Sendable {
+    public var taskType: String
+    public var prompt: String
+    public var task: Triple
+    public var completion: String
+    public var outcome: SolveOutcome
+    public var reward: Double
 }
 
 /// What a step did, for metrics.
@@ -57,7 +71,8 @@ public struct StepResult: Sendable {
     public var records: [TrainingRecord]
     public var counters: StepCounters
     /// Every judged proposal and answer, for the samples log.
-    public var proposals: [(taskType: String, completion: String, outcome: ProposalOutcome, reward: Double)]
+    public var proposals: [(taskType: String, prompt: String, completion: String, outcome: ProposalOutcome, reward: Double)]
+    public var answers: [JudgedAnswer]
 }
 
 /// AZR's self-play loop over any set of environments, one buffer each.
@@ -69,6 +84,8 @@ public final class SelfPlay {
     public var generator: SeededGenerator
     /// The next step's number (0 before the first).
     public private(set) var stepNumber: Int
+    /// Hears each phase as it starts ("proposing", "validating", "learnability", "solving").
+    public var onPhase: ((String) -> Void)?
 
     /// Opens (or creates) one buffer per environment in `directory` (`NAME.jsonl`), or in memory when nil.
     public init(registry: EnvironmentRegistry = .standard, runner: ProgramRunner, settings: SelfPlaySettings = .init(),
@@ -91,7 +108,7 @@ public final class SelfPlay {
     /// a batch per type, score. Returns the records for the trainer and the step's counters.
     public func step(policy: Policy) throws -> StepResult {
         let step = stepNumber
-        let context = TaskContext(runner: runner, step: step)
+        let context = TaskContext(runner: runner, step: step, format: settings.answerFormat)
         var counters = StepCounters()
         let jobsBefore = runner.pool.jobCount
         var clock = DispatchTime.now()
@@ -102,6 +119,7 @@ public final class SelfPlay {
         }
 
         // Propose.
+        onPhase?("proposing")
         var proposalRequests: [PolicyRequest] = []
         var proposalReferences: [[Triple]] = []
         for name in registry.names {
@@ -114,10 +132,12 @@ public final class SelfPlay {
                                                       taskType: name, temperature: settings.temperature))
             }
         }
-        let proposalCompletions = try policy.complete(proposalRequests)
+        let proposalTraced = try policy.completeTraced(proposalRequests)
+        let proposalCompletions = proposalTraced.map(\.text)
         lap("propose")
 
         // Validate, concurrently across the sandbox pool.
+        onPhase?("validating")
         let outcomes = concurrentMap(proposalRequests.indices) { index -> ProposalOutcome in
             let request = proposalRequests[index]
             return self.registry[request.taskType]!.propose(completion: proposalCompletions[index],
@@ -138,6 +158,7 @@ public final class SelfPlay {
                 scoringOwner.append(index)
             }
         }
+        onPhase?("learnability")
         let scoringCompletions = try policy.complete(scoringRequests)
         let scoringOutcomes = concurrentMap(scoringRequests.indices) { index -> SolveOutcome in
             let triple = outcomes[scoringOwner[index]].triple!
@@ -151,7 +172,7 @@ public final class SelfPlay {
         lap("learnability")
 
         var records: [TrainingRecord] = []
-        var proposals: [(String, String, ProposalOutcome, Double)] = []
+        var proposals: [(String, String, String, ProposalOutcome, Double)] = []
         var rates: [String: [Double]] = [:]
         for (index, outcome) in outcomes.enumerated() {
             let request = proposalRequests[index]
@@ -170,9 +191,9 @@ public final class SelfPlay {
                 counters.invalid[type, default: [:]][invalid.reason.rawValue, default: 0] += 1
                 reward = settings.rewards.invalidProposal
             }
-            proposals.append((type, proposalCompletions[index], outcome, reward))
+            proposals.append((type, request.prompt, proposalCompletions[index], outcome, reward))
             records.append(TrainingRecord(prompt: request.prompt, completion: proposalCompletions[index], reward: reward,
-                                          taskType: type, role: .propose))
+                                          taskType: type, role: .propose, trace: proposalTraced[index].trace))
         }
         counters.proposalSolveRate = rates.mapValues { $0.reduce(0, +) / Double($0.count) }
 
@@ -196,19 +217,25 @@ public final class SelfPlay {
                                                     taskType: name, temperature: settings.temperature))
             }
         }
-        let solverCompletions = try policy.complete(solverRequests)
+        onPhase?("solving")
+        let solverTraced = try policy.completeTraced(solverRequests)
+        let solverCompletions = solverTraced.map(\.text)
         let solverOutcomes = concurrentMap(solverRequests.indices) { index -> SolveOutcome in
             self.registry[solverRequests[index].taskType]!.check(completion: solverCompletions[index],
                                                                  for: solverTasks[index], context: context)
         }
         var solverTally: [String: (Int, Int)] = [:]
+        var answers: [JudgedAnswer] = []
         for index in solverRequests.indices {
             let type = solverRequests[index].taskType
             let outcome = solverOutcomes[index]
             solverTally[type, default: (0, 0)].1 += 1
             if outcome.isCorrect { solverTally[type, default: (0, 0)].0 += 1 }
+            let reward = settings.rewards.solver(outcome)
+            answers.append(JudgedAnswer(taskType: type, prompt: solverRequests[index].prompt, task: solverTasks[index], completion: solverCompletions[index],
+                                        outcome: outcome, reward: reward))
             records.append(TrainingRecord(prompt: solverRequests[index].prompt, completion: solverCompletions[index],
-                                          reward: settings.rewards.solver(outcome), taskType: type, role: .solve))
+                                          reward: reward, taskType: type, role: .solve, trace: solverTraced[index].trace))
         }
         counters.solveRate = solverTally.mapValues { Double($0.0) / Double(max($0.1, 1)) }
         lap("solve")
@@ -222,7 +249,44 @@ public final class SelfPlay {
         counters.bufferSize = buffers.mapValues(\.count)
         counters.sandboxJobs = runner.pool.jobCount - jobsBefore
         stepNumber += 1
-        return StepResult(step: step, records: records, counters: counters, proposals: proposals)
+        return StepResult(step: step, records: records, counters: counters, proposals: proposals, answers: answers)
+    }
+
+    /// Grows every buffer with the policy's own proposals (validated, not trained on) until each holds
+    /// `size` triples or `maxRounds` rounds pass, as the reference does before training. Seeded triples carry
+    /// step −1. Returns the number added per type.
+    @discardableResult
+    public func seedBuffers(policy: Policy, size: Int, maxRounds: Int = 8,
+                            progress: ((Int, [String: Int]) -> Void)? = nil) throws -> [String: Int] {
+        let context = TaskContext(runner: runner, step: -1, format: settings.answerFormat)
+        var added: [String: Int] = [:]
+        for round in 0..<maxRounds {
+            let wanting = registry.names.filter { buffers[$0]!.count < size }
+            if wanting.isEmpty { break }
+            var requests: [PolicyRequest] = []
+            var references: [[Triple]] = []
+            for name in wanting {
+                let environment = registry[name]!
+                let pool = environment.referenceBuffers.compactMap { buffers[$0]?.triples }.flatMap { $0 }
+                for _ in 0..<max(1, min(settings.proposalsPerType, size - buffers[name]!.count)) {
+                    let chosen = Array(pool.shuffled(using: &generator).prefix(environment.referenceCount))
+                    references.append(chosen)
+                    requests.append(PolicyRequest(prompt: environment.proposerPrompt(references: chosen), role: .propose,
+                                                  taskType: name, temperature: settings.temperature, scoringOnly: true))
+                }
+            }
+            let completions = try policy.complete(requests)
+            let outcomes = concurrentMap(requests.indices) { index -> ProposalOutcome in
+                self.registry[requests[index].taskType]!.propose(completion: completions[index], references: references[index],
+                                                                 context: context)
+            }
+            for outcome in outcomes {
+                guard let triple = outcome.triple, buffers[triple.type]!.count < size else { continue }
+                if try buffers[triple.type]!.add(triple) { added[triple.type, default: 0] += 1 }
+            }
+            progress?(round + 1, buffers.mapValues(\.count))
+        }
+        return added
     }
 }
 

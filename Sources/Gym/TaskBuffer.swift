@@ -1,4 +1,5 @@
 import Foundation
+import Sandbox
 import Tasks
 
 /// A line of a buffer file that could not be loaded.
@@ -56,6 +57,29 @@ public final class TaskBuffer {
         if let url { try append(triple, to: url) }
         triples.append(triple)
         return true
+    }
+
+    /// Drops the triples proposed at `step` or later (the initial seed stays) and rewrites the file atomically;
+    /// resuming a run uses it to forget a step that was interrupted before its checkpoint. Returns how many went.
+    @discardableResult
+    public func discard(fromStep step: Int) throws -> Int {
+        let kept = triples.filter { $0.step < step || $0.source == "seed" }
+        let dropped = triples.count - kept.count
+        guard dropped > 0 || tornTailOffset != nil || !problems.isEmpty else { return 0 }
+        if let url {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var data = Data()
+            for triple in kept {
+                data.append(try encoder.encode(triple))
+                data.append(0x0a)
+            }
+            do { try AtomicFile.write(data, to: url) } catch { throw BufferError.cannotWrite(url.path, "\(error)") }
+            tornTailOffset = nil
+        }
+        triples = kept
+        keys = Set(kept.map(\.dedupKey))
+        return dropped
     }
 
     /// `count` triples drawn uniformly without replacement.

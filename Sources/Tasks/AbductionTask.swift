@@ -30,7 +30,7 @@ public struct AbductionTask: Environment {
 
     public func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome {
         let input: String
-        do { input = try AnswerFormat.block("input", in: completion) } catch { return .malformed("\(error)") }
+        do { input = try AnswerFormat.block("input", in: completion, mode: context.format) } catch { return .malformed("\(error)") }
         guard (try? PythonLiteralParser().parseArguments(input)) != nil else {
             return .malformed("the input is not a list of Python literals")
         }

@@ -30,7 +30,7 @@ public struct DeductionTask: Environment {
 
     public func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome {
         let text: String
-        do { text = try AnswerFormat.block("output", in: completion) } catch { return .malformed("\(error)") }
+        do { text = try AnswerFormat.block("output", in: completion, mode: context.format) } catch { return .malformed("\(error)") }
         guard let predicted = try? PythonValue(literal: text) else { return .malformed("the output is not a Python literal") }
         guard let truth = triple.output.flatMap({ try? PythonValue(literal: $0) }) else { return .wrong("the task has no output") }
         return predicted == truth ? .correct : .wrong("predicted \(text.prefix(80))")

@@ -5,10 +5,13 @@ public struct TaskContext: Sendable {
     public var runner: ProgramRunner
     /// The self-play step, recorded in the triples it creates.
     public var step: Int
+    /// How completions are read (strict is the paper's format).
+    public var format: AnswerFormat.Mode
 
-    public init(runner: ProgramRunner, step: Int = 0) {
+    public init(runner: ProgramRunner, step: Int = 0, format: AnswerFormat.Mode = .strict) {
         self.runner = runner
         self.step = step
+        self.format = format
     }
 }
 

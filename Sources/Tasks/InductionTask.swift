@@ -35,8 +35,8 @@ public struct InductionTask: Environment {
         let program = references.first?.program ?? IdentitySeeds.program
         let inputs: [String], message: String
         do {
-            inputs = try AnswerFormat.blocks("input", in: completion).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            message = try AnswerFormat.block("message", in: completion).trimmingCharacters(in: .whitespacesAndNewlines)
+            inputs = try AnswerFormat.blocks("input", in: completion, mode: context.format).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            message = try AnswerFormat.block("message", in: completion, mode: context.format).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
             return .invalid(Invalid(.malformed, "\(error)"))
         }
@@ -78,7 +78,7 @@ public struct InductionTask: Environment {
 
     public func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome {
         let program: String
-        do { program = try AnswerFormat.block("python", in: completion) } catch { return .malformed("\(error)") }
+        do { program = try AnswerFormat.block("python", in: completion, mode: context.format) } catch { return .malformed("\(error)") }
         guard let named = ProgramChecks.withEntryPoint(program) else { return .wrong("the answer defines no function") }
         let hidden = Self.split(triple).hidden
         guard !hidden.isEmpty else { return .wrong("the task has no held-out pairs") }

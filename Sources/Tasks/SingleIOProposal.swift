@@ -16,7 +16,7 @@ enum SingleIOProposal {
 
     static func propose(type: String, completion: String, context: TaskContext) -> ProposalOutcome {
         let program: String, input: String
-        do { (program, input) = try AnswerFormat.programAndInput(in: completion) } catch {
+        do { (program, input) = try AnswerFormat.programAndInput(in: completion, mode: context.format) } catch {
             return .invalid(Invalid(.malformed, "\(error)"))
         }
         switch context.runner.validate(program: program, inputs: [input]) {

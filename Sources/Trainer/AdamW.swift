@@ -33,6 +33,9 @@ public final class AdamW {
         secondMoment.deallocate()
     }
 
+    /// Sets the step count (bias correction) when the moments were read back from a checkpoint.
+    func restore(step: Int) { self.step = step }
+
     /// The gradient's global L2 norm.
     public static func norm(_ gradient: UnsafeBufferPointer<Float>) -> Float {
         var sum = 0.0

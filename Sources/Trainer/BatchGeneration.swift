@@ -10,8 +10,12 @@ extension LlamaModel {
     /// Samples continuations for many prompts of different lengths at once. The prompts are prefilled as one
     /// batch, then each decoding step runs the projections for every unfinished sequence as one GEMM.
     /// Sequence i samples from its own generator (seed + i), so its result does not depend on the others.
+    ///
+    /// `stopWhen(index, tokens)` is asked after every token of prompt `index` whether that sequence is done (for
+    /// stop strings); `progress(tokens)` hears the running total of generated tokens after every decode step.
     public func generate(prompts: [[Int32]], maxTokens: Int, temperature: Float, topP: Float = 1, seed: UInt64 = 0,
-                         stop: Int32? = nil) throws -> [GeneratedSequence] {
+                         stop: Int32? = nil, stopWhen: ((Int, [Int32]) -> Bool)? = nil,
+                         progress: ((Int) -> Void)? = nil) throws -> [GeneratedSequence] {
         guard !prompts.isEmpty else { return [] }
         let caches = prompts.map { KVCache(config: config, capacity: $0.count + maxTokens) }
         var samplers = prompts.indices.map { Sampler(temperature: temperature, topP: topP, seed: seed &+ UInt64($0)) }
@@ -21,6 +25,7 @@ extension LlamaModel {
         try forward(batch: prompts, caches: caches, buffers: buffers)
         var active = Array(prompts.indices)
         var drawn = [(Int32, Float)](repeating: (0, 0), count: prompts.count)
+        var total = 0
         for _ in 0..<maxTokens where !active.isEmpty {
             var next: [Int32] = []
             var stillActive: [Int] = []
@@ -36,12 +41,14 @@ extension LlamaModel {
                 let (token, logProbability) = drawn[row]
                 results[index].tokens.append(token)
                 results[index].logProbabilities.append(logProbability)
-                if token != stop, results[index].tokens.count < maxTokens {
+                total += 1
+                if token != stop, results[index].tokens.count < maxTokens, !(stopWhen?(index, results[index].tokens) ?? false) {
                     stillActive.append(index)
                     next.append(token)
                 }
             }
             active = stillActive
+            progress?(total)
             if active.isEmpty { break }
             try forward(batch: next.map { [$0] }, caches: active.map { caches[$0] }, buffers: buffers)
         }

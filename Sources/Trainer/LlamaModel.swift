@@ -42,8 +42,11 @@ public final class LlamaModel {
     public let parameters: LlamaParameters
     public var config: LlamaConfig { parameters.config }
     /// Threads for our own loops over independent rows (attention over each sequence's cache, sampling);
-    /// BLAS keeps its own setting.
+    /// BLAS keeps its own setting (see `setBLASThreads`).
     public var threads = 1
+
+    /// OpenBLAS's thread count, process-wide.
+    public static func setBLASThreads(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
     let rope: RopeTable
     private lazy var transposed = TransposedWeights(count: parameters.count)
 

@@ -7,7 +7,8 @@ struct AZR: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "azr",
         abstract: "AZR Gym: zero-data self-play training of code reasoners.",
-        subcommands: [SandboxCommand.self, BufferCommand.self, EvalCommand.self, BenchCommand.self, GenerateCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, ReportCommand.self, ExperimentCommand.self, GenerateCommand.self, BufferCommand.self,
+                      SandboxCommand.self, BenchCommand.self])
 
     /// Every error leaves as one line: usage problems and parse errors with status 2, the rest with 1.
     static func main() {

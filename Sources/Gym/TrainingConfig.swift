@@ -1,0 +1,260 @@
+import Foundation
+import Tasks
+import Trainer
+
+/// Every setting of an AZR training run (DESIGN.md §1). A run's resolved config is saved as `config.json` in
+/// its directory; `--config FILE` reads the same keys, and any key left out keeps the preset's value.
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    public var preset = "smoke"
+    /// A llama or qwen2 GGUF file; nil means the installed default model.
+    public var model: String?
+    public var seed: UInt64 = 0
+    public var steps = 2
+    /// Buffers are grown to this many triples per type with the base model's proposals before step 0.
+    public var seedSize = 2
+    public var seedingRounds = 1
+    public var proposalsPerType = 2
+    public var solverTasksPerType = 2
+    /// n: solver samples per valid proposal for its learnability.
+    public var learnabilityRollouts = 2
+    public var learnabilityTemperature = 1.0
+    /// The paper samples at 1.0; a 135M model writes mostly noise there, so the small presets sample cooler.
+    public var temperature = 0.6
+    public var topP = 1.0
+    /// K: reference triples shown to a deduction or abduction proposer.
+    public var references = 1
+    /// N: inputs an induction proposer writes.
+    public var inductionInputs = 6
+    public var maxPromptTokens = 768
+    public var maxNewTokens = 192
+    public var generationBatch = 16
+    public var template = PromptTemplate.chatml
+    /// Lenient reading helps a small model get any reward at first; the paper is strict.
+    public var answerFormat = AnswerFormat.Mode.lenient
+    public var learningRate = 1e-5
+    public var weightDecay = 0.01
+    public var gradientClip = 1.0
+    public var ppoClip = 0.2
+    /// Optimizer steps per batch; above 1 the PPO ratio departs from 1.
+    public var ppoEpochs = 1
+    public var advantageWeighting = TRRAdvantages.Weighting.tokens.rawValue
+    public var entropyCoefficient = 0.0
+    public var threads = 2
+    public var checkpointEvery = 1
+    public var halfCheckpoints = false
+    public var sandboxPolicy = "default"
+    /// A folder of buffers (NAME.jsonl, e.g. another run's buffers/) that a new run starts from.
+    public var seedBuffers: String?
+    public var rewards = RewardSettings()
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case preset, model, seed, steps, temperature, references, template, threads, rewards
+        case seedSize = "seed_size", seedingRounds = "seeding_rounds", proposalsPerType = "proposals_per_type"
+        case solverTasksPerType = "solver_tasks_per_type", learnabilityRollouts = "learnability_rollouts"
+        case learnabilityTemperature = "learnability_temperature", topP = "top_p", inductionInputs = "induction_inputs"
+        case maxPromptTokens = "max_prompt_tokens", maxNewTokens = "max_new_tokens", generationBatch = "generation_batch"
+        case learningRate = "learning_rate", weightDecay = "weight_decay", gradientClip = "gradient_clip"
+        case ppoClip = "ppo_clip", ppoEpochs = "ppo_epochs", advantageWeighting = "advantage_weighting"
+        case entropyCoefficient = "entropy_coefficient", checkpointEvery = "checkpoint_every"
+        case halfCheckpoints = "half_checkpoints", sandboxPolicy = "sandbox_policy", answerFormat = "answer_format"
+        case seedBuffers = "seed_buffers"
+    }
+
+    /// Keys present in `decoder`'s object override `base`; the rest keep its values.
+    public init(from decoder: Decoder) throws {
+        try self.init(overriding: TrainingConfig(), from: decoder)
+    }
+
+    init(overriding base: TrainingConfig, from decoder: Decoder) throws {
+        self = base
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func take<T: Decodable>(_ key: CodingKeys, _ path: WritableKeyPath<TrainingConfig, T>) throws {
+            if let value = try c.decodeIfPresent(T.self, forKey: key) { self[keyPath: path] = value }
+        }
+        try take(.preset, \.preset)
+        if let preset = try c.decodeIfPresent(String.self, forKey: .preset), preset != base.preset {
+            guard let resolved = Self.preset(preset) else { throw ConfigError.unknownPreset(preset) }
+            self = resolved
+        }
+        if let model = try c.decodeIfPresent(String.self, forKey: .model) { self.model = model }
+        if let folder = try c.decodeIfPresent(String.self, forKey: .seedBuffers) { seedBuffers = folder }
+        try take(.seed, \.seed); try take(.steps, \.steps); try take(.seedSize, \.seedSize)
+        try take(.seedingRounds, \.seedingRounds); try take(.proposalsPerType, \.proposalsPerType)
+        try take(.solverTasksPerType, \.solverTasksPerType); try take(.learnabilityRollouts, \.learnabilityRollouts)
+        try take(.learnabilityTemperature, \.learnabilityTemperature); try take(.temperature, \.temperature)
+        try take(.topP, \.topP); try take(.references, \.references); try take(.inductionInputs, \.inductionInputs)
+        try take(.maxPromptTokens, \.maxPromptTokens); try take(.maxNewTokens, \.maxNewTokens)
+        try take(.generationBatch, \.generationBatch); try take(.template, \.template)
+        try take(.learningRate, \.learningRate); try take(.weightDecay, \.weightDecay)
+        try take(.gradientClip, \.gradientClip); try take(.ppoClip, \.ppoClip); try take(.ppoEpochs, \.ppoEpochs)
+        try take(.advantageWeighting, \.advantageWeighting); try take(.entropyCoefficient, \.entropyCoefficient)
+        try take(.threads, \.threads); try take(.checkpointEvery, \.checkpointEvery)
+        try take(.halfCheckpoints, \.halfCheckpoints); try take(.sandboxPolicy, \.sandboxPolicy)
+        try take(.rewards, \.rewards); try take(.answerFormat, \.answerFormat)
+    }
+
+    public enum ConfigError: Error, CustomStringConvertible {
+        case unknownPreset(String)
+        case invalid(String)
+        case unreadable(String, String)
+
+        public var description: String {
+            switch self {
+            case let .unknownPreset(name): return "unknown preset \"\(name)\" (smoke, cpu or paper)"
+            case let .invalid(why): return "invalid training config: \(why)"
+            case let .unreadable(path, why): return "cannot read config \(path): \(why)"
+            }
+        }
+    }
+
+    public static let presetNames = ["smoke", "cpu", "paper"]
+
+    /// `smoke`: two tiny steps, a few minutes on a 2-core machine (what `make run` runs). `cpu`: the largest
+    /// setting that makes progress overnight on that machine. `paper`: the reference's batch sizes and lengths.
+    public static func preset(_ name: String) -> TrainingConfig? {
+        var c = TrainingConfig()
+        c.preset = name
+        switch name {
+        case "smoke":
+            break
+        case "cpu":
+            c.steps = 200
+            c.seedSize = 16
+            c.seedingRounds = 6
+            c.proposalsPerType = 4
+            c.solverTasksPerType = 8
+            c.learnabilityRollouts = 4
+            c.references = 3
+            c.inductionInputs = 6
+            c.maxPromptTokens = 1024
+            c.maxNewTokens = 320
+            c.generationBatch = 24
+            c.learningRate = 5e-6
+            c.checkpointEvery = 5
+            c.temperature = 0.7
+        case "paper":
+            c.steps = 500
+            c.seedSize = 256
+            c.seedingRounds = 64
+            c.proposalsPerType = 64
+            c.solverTasksPerType = 64
+            c.learnabilityRollouts = 8
+            c.references = 6
+            c.inductionInputs = 10
+            c.maxPromptTokens = 6144
+            c.maxNewTokens = 8096
+            c.generationBatch = 32
+            c.learningRate = 1e-6
+            c.checkpointEvery = 10
+            c.answerFormat = .strict
+            c.temperature = 1.0
+        default:
+            return nil
+        }
+        return c
+    }
+
+    /// Reads a JSON config file over the preset it names (or over `base`).
+    public static func load(_ path: String, over base: TrainingConfig) throws -> TrainingConfig {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ConfigError.unreadable(path, error.localizedDescription)
+        }
+        do {
+            return try ConfigDecoding.decode(data, over: base)
+        } catch let error as ConfigError {
+            throw error
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ConfigError.unreadable(path, key.isEmpty ? "not a JSON object" : "bad value for \"\(key)\"")
+        } catch {
+            throw ConfigError.unreadable(path, "\(error)")
+        }
+    }
+
+    /// One clear line for the first setting that cannot work.
+    public func validate() throws {
+        func require(_ condition: Bool, _ why: String) throws { if !condition { throw ConfigError.invalid(why) } }
+        try require(steps >= 0, "steps must be at least 0")
+        try require(seedSize >= 1, "seed_size must be at least 1")
+        try require(proposalsPerType >= 1 && solverTasksPerType >= 1, "proposals_per_type and solver_tasks_per_type must be at least 1")
+        try require(learnabilityRollouts >= 1, "learnability_rollouts must be at least 1")
+        try require(temperature > 0 && learnabilityTemperature > 0, "temperatures must be above 0 (self-play samples)")
+        try require(topP > 0 && topP <= 1, "top_p must be in (0, 1]")
+        try require(references >= 1 && inductionInputs >= 2, "references must be at least 1, induction_inputs at least 2")
+        try require(maxPromptTokens >= 64 && maxNewTokens >= 16, "max_prompt_tokens must be at least 64, max_new_tokens at least 16")
+        try require(generationBatch >= 1 && threads >= 1 && ppoEpochs >= 1 && checkpointEvery >= 1,
+                    "generation_batch, threads, ppo_epochs and checkpoint_every must be at least 1")
+        try require(learningRate >= 0 && ppoClip > 0, "learning_rate must be at least 0, ppo_clip above 0")
+        try require(TRRAdvantages.Weighting(rawValue: advantageWeighting) != nil, "advantage_weighting must be \"tokens\" or \"sequences\"")
+    }
+
+    public var selfPlaySettings: SelfPlaySettings {
+        var s = SelfPlaySettings()
+        s.proposalsPerType = proposalsPerType
+        s.solverTasksPerType = solverTasksPerType
+        s.learnabilityRollouts = learnabilityRollouts
+        s.learnabilityTemperature = learnabilityTemperature
+        s.temperature = temperature
+        s.rewards = rewards
+        s.answerFormat = answerFormat
+        return s
+    }
+
+    /// AZR's three task types with this config's K and N.
+    public var registry: EnvironmentRegistry {
+        EnvironmentRegistry([DeductionTask(referenceCount: references), AbductionTask(referenceCount: references),
+                             InductionTask(inputCount: inductionInputs)])
+    }
+}
+
+/// Decodes a config object over a base config (JSONDecoder has no "decode into" of its own).
+enum ConfigDecoding {
+    struct Overlay: Decodable {
+        let config: TrainingConfig
+        init(from decoder: Decoder) throws {
+            config = try TrainingConfig(overriding: decoder.userInfo[ConfigDecoding.baseKey] as? TrainingConfig ?? TrainingConfig(),
+                                        from: decoder)
+        }
+    }
+
+    static let baseKey = CodingUserInfoKey(rawValue: "base")!
+
+    static func decode(_ data: Data, over base: TrainingConfig) throws -> TrainingConfig {
+        let decoder = JSONDecoder()
+        decoder.userInfo[baseKey] = base
+        return try decoder.decode(Overlay.self, from: data).config
+    }
+}
+
+extension TrainingConfig {
+    /// Applies `KEY=VALUE` settings (dotted keys reach into `rewards`); a value is read as JSON, else as a string.
+    public static func applying(_ settings: [String], to base: TrainingConfig) throws -> TrainingConfig {
+        var object: [String: Any] = [:]
+        for setting in settings {
+            guard let equals = setting.firstIndex(of: "=") else { throw ConfigError.invalid("\"\(setting)\" is not KEY=VALUE") }
+            let key = String(setting[..<equals]), text = String(setting[setting.index(after: equals)...])
+            let value: Any = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
+            let path = key.split(separator: ".").map(String.init)
+            guard path.count == 1 || (path.count == 2 && path[0] == "rewards") else { throw ConfigError.invalid("unknown key \"\(key)\"") }
+            if path.count == 2 {
+                let current = try JSONSerialization.jsonObject(with: JSONEncoder().encode(base.rewards)) as? [String: Any] ?? [:]
+                var rewards = object["rewards"] as? [String: Any] ?? current
+                guard rewards[path[1]] != nil else { throw ConfigError.invalid("unknown key \"\(key)\"") }
+                rewards[path[1]] = value
+                object["rewards"] = rewards
+            } else {
+                guard CodingKeys(stringValue: key) != nil else { throw ConfigError.invalid("unknown key \"\(key)\"") }
+                object[key] = value
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: object)
+        do {
+            return try ConfigDecoding.decode(data, over: base)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            throw ConfigError.invalid("bad value for \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
+        }
+    }
+}

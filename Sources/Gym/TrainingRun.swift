@@ -1,0 +1,242 @@
+import Foundation
+import Sandbox
+import Tasks
+import Trainer
+
+/// A training run's directory, `runs/NAME/`:
+///
+///     config.json        the resolved settings
+///     state.json         the last checkpointed step, RNG and sampler state (written last, atomically)
+///     buffers/*.jsonl    one task buffer per type
+///     metrics.jsonl      one line per step
+///     samples/step-N.jsonl  every proposal and answer of step N, judged
+///     checkpoints/step-N/   model.gguf (+ optimizer.bin): the newest complete one is named in state.json
+///
+/// A checkpoint becomes current only when state.json names it, so a run killed at any moment resumes from a
+/// consistent (model, optimizer, buffers, RNG) point; resuming drops what later, unfinished steps wrote.
+public final class TrainingRun {
+    public let directory: URL
+    public let config: TrainingConfig
+
+    public struct State: Codable, Sendable, Equatable {
+        /// Steps whose update is in the checkpoint (the next step to run).
+        public var completedSteps: Int
+        public var generator: SeededGenerator
+        public var policyCalls: UInt64
+        /// The checkpoint folder under checkpoints/, nil before the first.
+        public var checkpoint: String?
+        public var seeded: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case generator, checkpoint, seeded
+            case completedSteps = "completed_steps", policyCalls = "policy_calls"
+        }
+    }
+
+    public enum RunError: Error, CustomStringConvertible {
+        case exists(String)
+        case notARun(String, String)
+
+        public var description: String {
+            switch self {
+            case let .exists(path): return "\(path) already holds a run; pass --resume \(path) to continue it, or choose another --name"
+            case let .notARun(path, why): return "cannot resume \(path): \(why)"
+            }
+        }
+    }
+
+    public var configURL: URL { directory.appendingPathComponent("config.json") }
+    public var stateURL: URL { directory.appendingPathComponent("state.json") }
+    public var metricsURL: URL { directory.appendingPathComponent("metrics.jsonl") }
+    public var buffersURL: URL { directory.appendingPathComponent("buffers") }
+    public var samplesURL: URL { directory.appendingPathComponent("samples") }
+    public var checkpointsURL: URL { directory.appendingPathComponent("checkpoints") }
+
+    init(directory: URL, config: TrainingConfig) {
+        self.directory = directory
+        self.config = config
+    }
+
+    /// Starts a new run in `directory`, which must not hold one already.
+    public static func create(at directory: URL, config: TrainingConfig) throws -> TrainingRun {
+        let run = TrainingRun(directory: directory, config: config)
+        if FileManager.default.fileExists(atPath: run.configURL.path) { throw RunError.exists(directory.path) }
+        try FileManager.default.createDirectory(at: run.buffersURL, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: run.samplesURL, withIntermediateDirectories: true)
+        if let folder = config.seedBuffers { try run.copyBuffers(from: URL(fileURLWithPath: folder), types: config.registry.names) }
+        try AtomicFile.write(try Self.encoder.encode(config) + Data("\n".utf8), to: run.configURL)
+        return run
+    }
+
+    /// Starts the buffers from saved ones: every loadable triple, marked as seeding (step −1) so that resuming
+    /// never mistakes it for the work of an unfinished step.
+    func copyBuffers(from folder: URL, types: [String]) throws {
+        var found = 0
+        for type in types {
+            let source = folder.appendingPathComponent("\(type).jsonl")
+            guard FileManager.default.fileExists(atPath: source.path) else { continue }
+            found += 1
+            let saved = try TaskBuffer(name: type, url: source)
+            let target = try TaskBuffer(name: type, url: buffersURL.appendingPathComponent("\(type).jsonl"))
+            for var triple in saved.triples {
+                triple.step = -1
+                try target.add(triple)
+            }
+        }
+        if found == 0 { throw RunError.notARun(folder.path, "no buffer files (\(types.map { "\($0).jsonl" }.joined(separator: ", "))) to start from") }
+    }
+
+    /// Opens an existing run with the config it was started with.
+    public static func open(_ directory: URL) throws -> TrainingRun {
+        let configURL = directory.appendingPathComponent("config.json")
+        guard let data = try? Data(contentsOf: configURL) else { throw RunError.notARun(directory.path, "no config.json") }
+        do {
+            return TrainingRun(directory: directory, config: try JSONDecoder().decode(TrainingConfig.self, from: data))
+        } catch {
+            throw RunError.notARun(directory.path, "config.json is unreadable (\(error))")
+        }
+    }
+
+    /// The same run with a changed config (only to extend its step count), saved over config.json.
+    public static func reopen(_ run: TrainingRun, config: TrainingConfig) throws -> TrainingRun {
+        try AtomicFile.write(try encoder.encode(config) + Data("\n".utf8), to: run.configURL)
+        return TrainingRun(directory: run.directory, config: config)
+    }
+
+    public func readState() throws -> State? {
+        guard let data = try? Data(contentsOf: stateURL) else { return nil }
+        do { return try JSONDecoder().decode(State.self, from: data) } catch {
+            throw RunError.notARun(directory.path, "state.json is unreadable")
+        }
+    }
+
+    public func writeState(_ state: State) throws {
+        try AtomicFile.write(try Self.encoder.encode(state) + Data("\n".utf8), to: stateURL)
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    // MARK: metrics
+
+    public func readMetrics() throws -> [StepMetrics] {
+        guard let data = try? Data(contentsOf: metricsURL) else { return [] }
+        let decoder = JSONDecoder()
+        return data.split(separator: 0x0a).compactMap { try? decoder.decode(StepMetrics.self, from: $0) }
+    }
+
+    /// Appends one whole line and fsyncs it.
+    public func appendMetrics(_ metrics: StepMetrics) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try appendLine(try encoder.encode(metrics), to: metricsURL)
+    }
+
+    /// Keeps only the metrics of steps before `step` (and drops a torn last line).
+    public func discardMetrics(fromStep step: Int) throws {
+        let kept = try readMetrics().filter { $0.step < step }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var data = Data()
+        for line in kept { data += try encoder.encode(line) + Data("\n".utf8) }
+        try AtomicFile.write(data, to: metricsURL)
+    }
+
+    func appendLine(_ line: Data, to url: URL) throws {
+        let fd = Foundation.open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BufferError.cannotWrite(url.path, String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let data = line + Data("\n".utf8)
+        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        guard written == data.count, fsync(fd) == 0 else { throw BufferError.cannotWrite(url.path, String(cString: strerror(errno))) }
+    }
+
+    // MARK: samples
+
+    /// One JSON object per proposal and per answer of a step, with how each was judged.
+    public func writeSamples(_ result: StepResult) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = Data()
+        for proposal in result.proposals {
+            var sample = SampleLine(step: result.step, role: "propose", task_type: proposal.taskType, prompt: proposal.prompt,
+                                    completion: proposal.completion, reward: proposal.reward)
+            switch proposal.outcome {
+            case let .valid(triple): sample.outcome = "valid"; sample.task = triple
+            case let .invalid(invalid): sample.outcome = "invalid: \(invalid.reason.rawValue)"; sample.detail = invalid.detail
+            }
+            data += try encoder.encode(sample) + Data("\n".utf8)
+        }
+        for answer in result.answers {
+            var sample = SampleLine(step: result.step, role: "solve", task_type: answer.taskType, prompt: answer.prompt,
+                                    completion: answer.completion, reward: answer.reward)
+            sample.task = answer.task
+            switch answer.outcome {
+            case .correct: sample.outcome = "correct"
+            case let .wrong(why): sample.outcome = "wrong"; sample.detail = why
+            case let .malformed(why): sample.outcome = "malformed"; sample.detail = why
+            }
+            data += try encoder.encode(sample) + Data("\n".utf8)
+        }
+        try AtomicFile.write(data, to: samplesURL.appendingPathComponent(String(format: "step-%06d.jsonl", result.step)))
+    }
+
+    /// A line of samples/step-N.jsonl.
+    public struct SampleLine: Codable, Sendable {
+        public var step: Int
+        public var role: String
+        public var task_type: String
+        public var prompt: String
+        public var completion: String
+        public var reward: Double
+        public var outcome = ""
+        public var detail: String?
+        public var task: Triple?
+    }
+
+    public func readSamples(step: Int) -> [SampleLine] {
+        let url = samplesURL.appendingPathComponent(String(format: "step-%06d.jsonl", step))
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        let decoder = JSONDecoder()
+        return data.split(separator: 0x0a).compactMap { try? decoder.decode(SampleLine.self, from: $0) }
+    }
+
+    // MARK: checkpoints
+
+    /// Writes checkpoints/step-N/ (model, optimizer) completely before anything points at it.
+    public func writeCheckpoint(step: Int, parameters: LlamaParameters, optimizer: AdamW?, tokenizerFrom source: GGUFFile?) throws -> String {
+        let name = String(format: "step-%06d", step)
+        let folder = checkpointsURL.appendingPathComponent(name)
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try LlamaCheckpoint.write(parameters, to: folder.appendingPathComponent("model.gguf"), tokenizerFrom: source,
+                                  half: config.halfCheckpoints)
+        if let optimizer { try OptimizerCheckpoint.write(optimizer, to: folder.appendingPathComponent("optimizer.bin")) }
+        return name
+    }
+
+    /// Removes every checkpoint folder but `keep`.
+    public func pruneCheckpoints(keeping keep: String?) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpointsURL.path)) ?? []
+        for name in names where name != keep {
+            try? FileManager.default.removeItem(at: checkpointsURL.appendingPathComponent(name))
+        }
+    }
+
+    public func modelURL(checkpoint: String) -> URL {
+        checkpointsURL.appendingPathComponent(checkpoint).appendingPathComponent("model.gguf")
+    }
+
+    public func optimizerURL(checkpoint: String) -> URL {
+        checkpointsURL.appendingPathComponent(checkpoint).appendingPathComponent("optimizer.bin")
+    }
+
+    /// The newest checkpointed model of a run, for `azr eval --model runs/NAME`.
+    public func latestModel() throws -> URL? {
+        guard let checkpoint = try readState()?.checkpoint else { return nil }
+        return modelURL(checkpoint: checkpoint)
+    }
+}

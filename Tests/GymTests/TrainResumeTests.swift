@@ -1,0 +1,88 @@
+import Foundation
+@testable import Gym
+import Tasks
+import Trainer
+import XCTest
+
+/// `azr train` end to end on the default model: a run killed with SIGKILL in the middle of a step and resumed
+/// ends exactly where an uninterrupted run with the same seed ends.
+final class TrainResumeTests: XCTestCase {
+    /// Small enough for the suite (about a minute per run on two cores), large enough to exercise every phase.
+    static let arguments = [
+        "train", "--preset", "smoke", "--steps", "3", "--seed", "7", "--seed-buffers", "examples/buffers", "--seed-size", "1",
+        "--proposals-per-type", "1", "--solver-tasks-per-type", "1", "--learnability-rollouts", "2", "--max-new-tokens", "32",
+        "--set", "max_prompt_tokens=320", "--threads", "2", "--checkpoint-every", "1",
+    ]
+
+    func testKilledRunResumesToTheSameResultAsAnUninterruptedOne() throws {
+        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
+        let runs = temporaryDirectory()
+
+        let straight = try azr(Self.arguments + ["--runs", runs.path, "--name", "straight"])
+        XCTAssertEqual(straight.status, 0, straight.stderr)
+
+        // Start the same run, kill it once step 2 is solving (past the step-1 checkpoint, before step 2's).
+        let process = Process()
+        process.executableURL = azrBinary()
+        process.arguments = Self.arguments + ["--runs", runs.path, "--name", "killed"]
+        process.currentDirectoryURL = Repository.root
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        while !seen.contains("[step 2/3] solving") {
+            let chunk = errors.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        XCTAssertTrue(seen.contains("[step 2/3] solving"), seen)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+
+        let killedRun = try TrainingRun.open(runs.appendingPathComponent("killed"))
+        XCTAssertEqual(try killedRun.readState()?.completedSteps, 1, "the kill should land after step 1's checkpoint")
+
+        let resumed = try azr(["train", "--resume", killedRun.directory.path])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("resuming at step 1"), resumed.stderr)
+
+        let straightRun = try TrainingRun.open(runs.appendingPathComponent("straight"))
+        // One metrics line per step, none lost or repeated, with the same numbers.
+        let a = try straightRun.readMetrics(), b = try killedRun.readMetrics()
+        XCTAssertEqual(a.map(\.step), [0, 1, 2])
+        XCTAssertEqual(b.map(\.step), [0, 1, 2])
+        for (x, y) in zip(a, b) {
+            XCTAssertEqual(x.reward, y.reward, "step \(x.step)")
+            XCTAssertEqual(x.loss, y.loss, "step \(x.step)")
+            XCTAssertEqual(x.gradNorm, y.gradNorm, "step \(x.step)")
+            XCTAssertEqual(x.bufferSize, y.bufferSize, "step \(x.step)")
+        }
+        // The same buffer entries, each once.
+        for type in ["deduction", "abduction", "induction"] {
+            let url = { (run: TrainingRun) in run.buffersURL.appendingPathComponent("\(type).jsonl") }
+            let left = try TaskBuffer(name: type, url: url(straightRun)), right = try TaskBuffer(name: type, url: url(killedRun))
+            XCTAssertEqual(left.triples.map(\.id), right.triples.map(\.id), type)
+            XCTAssertEqual(left.triples.map(\.step), right.triples.map(\.step), type)
+            XCTAssertEqual(Set(right.triples.map(\.id)).count, right.triples.count, "\(type) has a duplicate")
+            XCTAssertTrue(right.problems.isEmpty, "\(type): \(right.problems)")
+            let lines = try String(contentsOf: url(killedRun), encoding: .utf8).split(separator: "\n").count
+            XCTAssertEqual(lines, right.triples.count, "\(type) file has lines that did not load")
+        }
+        // The same weights after the last step: same samples, same updates, same optimizer moments.
+        let finalA = try XCTUnwrap(straightRun.latestModel()), finalB = try XCTUnwrap(killedRun.latestModel())
+        XCTAssertEqual(finalA.lastPathComponent, finalB.lastPathComponent)
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: finalA.path, andPath: finalB.path), "final weights differ")
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: killedRun.checkpointsURL.path)
+        XCTAssertEqual(checkpoints, ["step-000003"])
+
+        // The report of the resumed run is one self-contained page.
+        let report = try azr(["report", killedRun.directory.path])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let html = try String(contentsOf: killedRun.directory.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<svg"))
+        XCTAssertFalse(html.contains("<script"))
+        XCTAssertFalse(html.contains("http://") && html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http://"))
+    }
+}

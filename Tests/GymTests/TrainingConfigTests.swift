@@ -1,0 +1,101 @@
+import Foundation
+@testable import Gym
+import Tasks
+import XCTest
+
+final class TrainingConfigTests: XCTestCase {
+    func testPresetsFollowThePaperWhereTheyShould() throws {
+        let paper = try XCTUnwrap(TrainingConfig.preset("paper"))
+        XCTAssertEqual(paper.proposalsPerType, 64)
+        XCTAssertEqual(paper.solverTasksPerType, 64)
+        XCTAssertEqual(paper.learnabilityRollouts, 8)
+        XCTAssertEqual(paper.learnabilityTemperature, 1.0)
+        XCTAssertEqual(paper.temperature, 1.0)
+        XCTAssertEqual(paper.references, 6)
+        XCTAssertEqual(paper.inductionInputs, 10)
+        XCTAssertEqual(paper.seedSize, 256)
+        XCTAssertEqual(paper.answerFormat, .strict)
+        XCTAssertEqual(paper.ppoClip, 0.2)
+        XCTAssertEqual(paper.weightDecay, 0.01)
+        XCTAssertEqual(paper.gradientClip, 1.0)
+        XCTAssertEqual(paper.rewards, RewardSettings())
+        XCTAssertEqual(TrainingConfig.preset("smoke")?.steps, 2)
+        XCTAssertNil(TrainingConfig.preset("huge"))
+        for name in TrainingConfig.presetNames { XCTAssertNoThrow(try TrainingConfig.preset(name)!.validate(), name) }
+    }
+
+    func testAConfigFileOverridesOnlyTheKeysItNames() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"preset": "cpu", "steps": 7, "learning_rate": 3e-6, "rewards": {"correct": 1, "wrong": -0.5, "malformed": -1, "extreme_solve_rate": -0.5, "invalid_proposal": -1}}"#.utf8).write(to: file)
+        let config = try TrainingConfig.load(file.path, over: TrainingConfig.preset("smoke")!)
+        let cpu = TrainingConfig.preset("cpu")!
+        XCTAssertEqual(config.preset, "cpu")
+        XCTAssertEqual(config.steps, 7)
+        XCTAssertEqual(config.learningRate, 3e-6)
+        XCTAssertEqual(config.rewards.extremeSolveRate, -0.5)
+        XCTAssertEqual(config.proposalsPerType, cpu.proposalsPerType)
+        XCTAssertEqual(config.maxNewTokens, cpu.maxNewTokens)
+
+        try Data(#"{"steps": "many"}"#.utf8).write(to: file)
+        XCTAssertThrowsError(try TrainingConfig.load(file.path, over: TrainingConfig())) {
+            XCTAssertTrue("\($0)".contains("\"steps\""), "\($0)")
+        }
+        try Data(#"{"preset": "huge"}"#.utf8).write(to: file)
+        XCTAssertThrowsError(try TrainingConfig.load(file.path, over: TrainingConfig())) {
+            XCTAssertTrue("\($0)".contains("unknown preset \"huge\""), "\($0)")
+        }
+    }
+
+    func testSetReachesAnyKeyAndRejectsUnknownOnes() throws {
+        let config = try TrainingConfig.applying(["learning_rate=2e-6", "template=plain", "rewards.extreme_solve_rate=-0.5",
+                                                  "answer_format=strict", "model=/tmp/m.gguf"], to: TrainingConfig())
+        XCTAssertEqual(config.learningRate, 2e-6)
+        XCTAssertEqual(config.template, .plain)
+        XCTAssertEqual(config.rewards.extremeSolveRate, -0.5)
+        XCTAssertEqual(config.rewards.wrong, -0.5)
+        XCTAssertEqual(config.answerFormat, .strict)
+        XCTAssertEqual(config.model, "/tmp/m.gguf")
+        XCTAssertThrowsError(try TrainingConfig.applying(["learnig_rate=1"], to: TrainingConfig())) {
+            XCTAssertTrue("\($0)".contains("unknown key \"learnig_rate\""), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainingConfig.applying(["rewards.bonus=1"], to: TrainingConfig()))
+        XCTAssertThrowsError(try TrainingConfig.applying(["steps"], to: TrainingConfig()))
+        XCTAssertThrowsError(try TrainingConfig.applying(["template=fancy"], to: TrainingConfig())) {
+            XCTAssertTrue("\($0)".contains("template"), "\($0)")
+        }
+    }
+
+    func testTheExampleConfigsLoad() throws {
+        let folder = Repository.root.appendingPathComponent("examples/configs")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        XCTAssertGreaterThanOrEqual(files.count, 3)
+        for file in files {
+            let config = try TrainingConfig.load(folder.appendingPathComponent(file).path, over: TrainingConfig.preset("smoke")!)
+            XCTAssertNoThrow(try config.validate(), file)
+        }
+    }
+
+    func testValidationNamesTheSetting() {
+        var config = TrainingConfig()
+        config.topP = 1.5
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("top_p"), "\($0)") }
+        config = TrainingConfig()
+        config.advantageWeighting = "words"
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("advantage_weighting"), "\($0)") }
+    }
+
+    func testChatTemplateKeepsTheThinkOpening() {
+        let prompt = AnswerFormat.wrap("Solve this.")
+        XCTAssertEqual(PromptTemplate.plain.render(prompt), "User: Solve this.\nAssistant: <think>")
+        XCTAssertEqual(PromptTemplate.chatml.render(prompt),
+                       "<|im_start|>user\nSolve this.<|im_end|>\n<|im_start|>assistant\n<think>")
+    }
+
+    func testBenchmarkContinuationsStopAtTheEndOfTheFunction() {
+        XCTAssertEqual(BenchmarkGeneration.truncate("    return a + b\n```\nMore text"), "    return a + b\n")
+        XCTAssertEqual(BenchmarkGeneration.truncate("    return 1\n\ndef other():\n    pass"), "    return 1\n")
+        XCTAssertEqual(BenchmarkGeneration.truncate("    return 1\nprint(f(2))"), "    return 1")
+        XCTAssertEqual(BenchmarkGeneration.truncate("    x = 1  # note\n    return x"), "    x = 1  # note\n    return x")
+    }
+}

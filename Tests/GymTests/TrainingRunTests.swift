@@ -1,0 +1,90 @@
+import Foundation
+@testable import Gym
+import Tasks
+import XCTest
+
+final class TrainingRunTests: XCTestCase {
+    func testDiscardForgetsAnUnfinishedStepButKeepsSeedsAndEarlierSteps() throws {
+        let url = temporaryDirectory().appendingPathComponent("deduction.jsonl")
+        let seed = Triple(type: "deduction", program: "def f(a):\n    return a", input: "1", output: "1")
+        let buffer = try TaskBuffer(name: "deduction", url: url, seed: seed)
+        for (step, value) in [(-1, 2), (0, 3), (1, 4), (2, 5), (2, 6)] {
+            try buffer.add(Triple(type: "deduction", program: "def f(a):\n    return a + \(value)", input: "1", output: "\(1 + value)",
+                                  step: step, source: "proposer"))
+        }
+        XCTAssertEqual(try buffer.discard(fromStep: 1), 3)
+        XCTAssertEqual(buffer.triples.map(\.step), [0, -1, 0])
+        let reloaded = try TaskBuffer(name: "deduction", url: url)
+        XCTAssertEqual(reloaded.triples.map(\.id), buffer.triples.map(\.id))
+        XCTAssertTrue(reloaded.problems.isEmpty)
+        // A discarded task can be proposed again (it is no longer a duplicate).
+        XCTAssertTrue(try buffer.add(Triple(type: "deduction", program: "def f(a):\n    return a + 4", input: "1", output: "5", step: 1,
+                                            source: "proposer")))
+    }
+
+    func testMetricsLinesSurviveOnlyUpToTheResumedStep() throws {
+        let run = try TrainingRun.create(at: temporaryDirectory().appendingPathComponent("run"), config: TrainingConfig())
+        for step in 0..<4 { try run.appendMetrics(Self.metrics(step: step)) }
+        // A torn last line, as a kill mid-append would leave.
+        let handle = try FileHandle(forWritingTo: run.metricsURL)
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"step": 4, "rew"#.utf8))
+        handle.closeFile()
+        XCTAssertEqual(try run.readMetrics().map(\.step), [0, 1, 2, 3])
+        try run.discardMetrics(fromStep: 2)
+        XCTAssertEqual(try run.readMetrics().map(\.step), [0, 1])
+        XCTAssertTrue(try String(contentsOf: run.metricsURL, encoding: .utf8).hasSuffix("}\n"))
+        XCTAssertThrowsError(try TrainingRun.create(at: run.directory, config: TrainingConfig())) {
+            XCTAssertTrue("\($0)".contains("--resume"), "\($0)")
+        }
+    }
+
+    func testSeedBuffersAreCopiedAsSeeding() throws {
+        var config = TrainingConfig()
+        config.seedBuffers = Repository.root.appendingPathComponent("examples/buffers").path
+        let run = try TrainingRun.create(at: temporaryDirectory().appendingPathComponent("run"), config: config)
+        for type in ["deduction", "abduction", "induction"] {
+            let buffer = try TaskBuffer(name: type, url: run.buffersURL.appendingPathComponent("\(type).jsonl"))
+            XCTAssertGreaterThanOrEqual(buffer.count, 3, type)
+            XCTAssertTrue(buffer.triples.allSatisfy { $0.step == -1 }, type)
+        }
+        config.seedBuffers = temporaryDirectory().path
+        XCTAssertThrowsError(try TrainingRun.create(at: temporaryDirectory().appendingPathComponent("run"), config: config))
+    }
+
+    func testReportDrawsEveryCurveAndEscapesModelText() throws {
+        let run = try TrainingRun.create(at: temporaryDirectory().appendingPathComponent("run"), config: TrainingConfig())
+        for step in 0..<5 { try run.appendMetrics(Self.metrics(step: step)) }
+        let task = Triple(type: "deduction", program: "def f(a):\n    return a < 3", input: "1", output: "True", step: 0, source: "proposer")
+        let result = StepResult(step: 0, records: [], counters: StepCounters(),
+                                proposals: [("deduction", "prompt", "<script>alert(1)</script>", .valid(task), 0.5)],
+                                answers: [JudgedAnswer(taskType: "deduction", prompt: "p", task: task, completion: "</pre><b>x", outcome: .correct, reward: 1)])
+        try run.writeSamples(result)
+        XCTAssertEqual(run.readSamples(step: 0).map(\.role), ["propose", "solve"])
+        let html = try RunReport(run: run).html()
+        XCTAssertFalse(html.contains("<script"))
+        XCTAssertFalse(html.contains("</pre><b>"))
+        XCTAssertTrue(html.contains("return a &lt; 3"))
+        for title in ["Mean reward per task type × role", "Solver solve rate", "Valid proposals", "Buffer size", "Token throughput",
+                      "Sandbox throughput", "Seconds per phase"] {
+            XCTAssertTrue(html.contains(title), title)
+        }
+        // Six reward curves (task type × role) of five points each.
+        let rewardChart = try XCTUnwrap(html.components(separatedBy: "<figure>").first { $0.contains("Mean reward") })
+        XCTAssertEqual(rewardChart.components(separatedBy: "<polyline").count - 1, 6)
+        XCTAssertEqual(rewardChart.components(separatedBy: "<circle").count - 1, 30)
+    }
+
+    static func metrics(step: Int) -> StepMetrics {
+        var reward: [String: Double] = [:]
+        for type in ["deduction", "abduction", "induction"] {
+            reward["\(type).propose"] = -1 + 0.1 * Double(step)
+            reward["\(type).solve"] = -0.5 + 0.2 * Double(step)
+        }
+        return StepMetrics(step: step, time: "", reward: reward, validRate: ["deduction": 0.5], invalid: ["deduction": ["malformed": 1]],
+                           solveRate: ["deduction": 0.25], proposalSolveRate: [:], bufferSize: ["deduction": 3 + step], added: [:],
+                           loss: 0.1, gradNorm: 0.5, clippedFraction: 0, entropy: nil, trainTokens: 100, trainTokensPerS: 120,
+                           generatedTokens: 50, generateTokensPerS: 40, sandboxRuns: 10, sandboxRunsPerS: 300,
+                           seconds: ["propose": 1, "update": 2], totalSeconds: 3)
+    }
+}
