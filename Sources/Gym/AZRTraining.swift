@@ -156,7 +156,7 @@ public final class AZRTraining {
         let counters = result.counters
         let generated = policy.generatedTokens - tokensBefore
         let generationSeconds = policy.generationSeconds - generationBefore
-        let sandboxSeconds = (seconds["validate"] ?? 0) + (seconds["learnability"] ?? 0) + (seconds["solve"] ?? 0)
+        let sandboxSeconds = counters.sandboxSeconds
         var metrics = StepMetrics(
             step: step, time: ISO8601DateFormatter().string(from: Date()), reward: counters.rewardMean,
             validRate: counters.proposals.mapValues { _ in 0 }.merging(counters.valid) { $1 }

@@ -63,6 +63,8 @@ public struct StepCounters: Codable, Sendable, Equatable {
     public var rewardMean: [String: Double] = [:]
     public var bufferSize: [String: Int] = [:]
     public var sandboxJobs = 0
+    /// Wall seconds spent waiting on the sandbox (validation and answer checks), for runs per second.
+    public var sandboxSeconds = 0.0
     public var seconds: [String: Double] = [:]
 }
 
@@ -138,11 +140,15 @@ public final class SelfPlay {
 
         // Validate, concurrently across the sandbox pool.
         onPhase?("validating")
+        var sandboxClock = DispatchTime.now()
+        var sandboxSeconds = 0.0
+        func sandboxLap() { sandboxSeconds += Double(DispatchTime.now().uptimeNanoseconds - sandboxClock.uptimeNanoseconds) / 1e9 }
         let outcomes = concurrentMap(proposalRequests.indices) { index -> ProposalOutcome in
             let request = proposalRequests[index]
             return self.registry[request.taskType]!.propose(completion: proposalCompletions[index],
                                                             references: proposalReferences[index], context: context)
         }
+        sandboxLap()
         lap("validate")
 
         // Learnability: n solver rollouts per valid proposal, scored but not trained on.
@@ -160,10 +166,12 @@ public final class SelfPlay {
         }
         onPhase?("learnability")
         let scoringCompletions = try policy.complete(scoringRequests)
+        sandboxClock = DispatchTime.now()
         let scoringOutcomes = concurrentMap(scoringRequests.indices) { index -> SolveOutcome in
             let triple = outcomes[scoringOwner[index]].triple!
             return self.registry[triple.type]!.check(completion: scoringCompletions[index], for: triple, context: context)
         }
+        sandboxLap()
         var solved: [Int: (correct: Int, total: Int)] = [:]
         for (index, owner) in scoringOwner.enumerated() {
             solved[owner, default: (0, 0)].total += 1
@@ -220,10 +228,13 @@ public final class SelfPlay {
         onPhase?("solving")
         let solverTraced = try policy.completeTraced(solverRequests)
         let solverCompletions = solverTraced.map(\.text)
+        sandboxClock = DispatchTime.now()
         let solverOutcomes = concurrentMap(solverRequests.indices) { index -> SolveOutcome in
             self.registry[solverRequests[index].taskType]!.check(completion: solverCompletions[index],
                                                                  for: solverTasks[index], context: context)
         }
+        sandboxLap()
+        counters.sandboxSeconds = sandboxSeconds
         var solverTally: [String: (Int, Int)] = [:]
         var answers: [JudgedAnswer] = []
         for index in solverRequests.indices {

@@ -26,7 +26,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// N: inputs an induction proposer writes.
     public var inductionInputs = 6
     public var maxPromptTokens = 768
-    public var maxNewTokens = 192
+    public var maxNewTokens = 128
     public var generationBatch = 16
     public var template = PromptTemplate.chatml
     /// Lenient reading helps a small model get any reward at first; the paper is strict.

@@ -21,7 +21,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Run name (default: experiment-DATE-TIME).") var name: String?
     @Option(help: "Folder that holds the runs.") var runs = "runs"
     @Option(help: "Held-out self-generated tasks per type (at most).") var heldOut = 16
-    @Option(help: "Proposal rounds for the held-out set (each asks for up to proposals_per_type tasks per type).") var heldOutRounds = 6
+    @Option(help: "Proposal rounds for the held-out set (each asks for up to proposals_per_type tasks per type).") var heldOutRounds = 3
     @Option(help: "CRUXEval problems per direction (0 skips CRUXEval).") var cruxeval = 50
     @Option(help: "CRUXEval file.") var cruxevalFile = "../shared/datasets/cruxeval.jsonl.gz"
     @Option(help: "A llama or qwen2 GGUF file (default: the installed SmolLM2-135M-Instruct).") var model: String?

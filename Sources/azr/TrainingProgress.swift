@@ -61,7 +61,7 @@ final class TrainingProgress: TrainingReporter {
             if let data = try? encoder.encode(["event": "step"]), var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                let metricsData = try? encoder.encode(metrics), let fields = try? JSONSerialization.jsonObject(with: metricsData) as? [String: Any] {
                 object.merge(fields) { a, _ in a }
-                if let line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                if let line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
                     FileHandle.standardOutput.write(line + Data("\n".utf8))
                 }
             }
@@ -75,7 +75,7 @@ final class TrainingProgress: TrainingReporter {
         switch mode {
         case .quiet: return
         case .json:
-            if let line = try? JSONSerialization.data(withJSONObject: ["event": "note", "text": text], options: [.sortedKeys]) {
+            if let line = try? JSONSerialization.data(withJSONObject: ["event": "note", "text": text], options: [.sortedKeys, .withoutEscapingSlashes]) {
                 FileHandle.standardOutput.write(line + Data("\n".utf8))
             }
         case .live:
