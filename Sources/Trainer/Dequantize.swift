@@ -1,5 +1,6 @@
-/// Block formats to fp32. Each block stores its scale (and, for Q4_1, its minimum) as f16, then the
-/// quantised values; Q4 packs two values a byte, low nibbles first (elements 0–15), then high (16–31).
+/// Block formats to fp32. Each 32-value block stores its scale (and, for Q4_1 and Q5_1, its minimum) as f16,
+/// then the quantised values; Q4 and Q5 pack two values a byte, low nibbles first (elements 0–15), then high
+/// (16–31), and Q5 keeps each value's fifth bit in a 32-bit mask. The 256-value k-quants are in KQuants.swift.
 enum Dequantize {
     static func run(_ type: GGMLType, from source: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<Float>) {
         switch type {
@@ -37,11 +38,28 @@ enum Dequantize {
                     out[block * 32 + j + 16] = Float(byte >> 4) * scale + minimum
                 }
             }
+        case .q5_0, .q5_1:
+            let withMinimum = type == .q5_1, bytes = type.block.bytes, header = withMinimum ? 4 : 2
+            for block in 0..<out.count / 32 {
+                let base = block * bytes
+                let scale = half(source, base), minimum = withMinimum ? half(source, base + 2) : 0
+                let high = source.loadUnaligned(fromByteOffset: base + header, as: UInt32.self).littleEndian
+                let offset = withMinimum ? 0 : 16
+                for j in 0..<16 {
+                    let byte = source[base + header + 4 + j]
+                    let low = Int(byte & 0x0F) | Int((high >> UInt32(j)) & 1) << 4
+                    let top = Int(byte >> 4) | Int((high >> UInt32(j + 16)) & 1) << 4
+                    out[block * 32 + j] = Float(low - offset) * scale + minimum
+                    out[block * 32 + j + 16] = Float(top - offset) * scale + minimum
+                }
+            }
+        case .q4_K, .q5_K, .q6_K:
+            KQuants.run(type, from: source, into: out)
         }
     }
 
     @inline(__always)
-    private static func half(_ source: UnsafeRawBufferPointer, _ offset: Int) -> Float {
+    static func half(_ source: UnsafeRawBufferPointer, _ offset: Int) -> Float {
         Float(Float16(bitPattern: source.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
     }
 }

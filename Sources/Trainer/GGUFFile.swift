@@ -11,6 +11,11 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
     case missingMetadata(String, key: String)
     case missingTensor(String, name: String)
 
+    /// ggml types that exist but are not read, so the error can name them.
+    static let unreadTypes: [UInt32: String] = [9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS",
+                                                18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S",
+                                                23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M"]
+
     public var description: String {
         switch self {
         case let .cannotOpen(path, why): return "\(path): cannot open (\(why))"
@@ -18,7 +23,9 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
         case let .unsupportedVersion(path, version): return "\(path): GGUF version \(version) is not supported (2 and 3 are)"
         case let .truncated(path, what): return "\(path): truncated (\(what))"
         case let .malformed(path, what): return "\(path): malformed (\(what))"
-        case let .unsupportedType(path, tensor, type): return "\(path): tensor \(tensor) has unsupported type \(GGMLType(rawValue: type).map { "\($0)" } ?? "#\(type)")"
+        case let .unsupportedType(path, tensor, type):
+            let name = GGMLType(rawValue: type).map { "\($0)" } ?? Self.unreadTypes[type].map { "\($0) (#\(type))" } ?? "#\(type)"
+            return "\(path): tensor \(tensor) has type \(name), which is not supported (\(GGMLType.readable))"
         case let .missingMetadata(path, key): return "\(path): no metadata key \(key)"
         case let .missingTensor(path, name): return "\(path): no tensor \(name)"
         }
@@ -58,8 +65,8 @@ public indirect enum GGUFValue: Equatable, Sendable {
 }
 
 /// Tensor element encodings (ggml's numbering).
-public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
-    case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q8_0 = 8, bf16 = 30
+public enum GGMLType: UInt32, Sendable, CustomStringConvertible, CaseIterable {
+    case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q4_K = 12, q5_K = 13, q6_K = 14, bf16 = 30
 
     /// Elements per block and bytes per block.
     public var block: (elements: Int, bytes: Int) {
@@ -68,9 +75,17 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
         case .f16, .bf16: return (1, 2)
         case .q4_0: return (32, 18)
         case .q4_1: return (32, 20)
+        case .q5_0: return (32, 22)
+        case .q5_1: return (32, 24)
         case .q8_0: return (32, 34)
+        case .q4_K: return (256, 144)
+        case .q5_K: return (256, 176)
+        case .q6_K: return (256, 210)
         }
     }
+
+    /// The types this reader dequantises, for error messages.
+    static var readable: String { allCases.map(\.description).joined(separator: ", ") }
 
     public var description: String {
         switch self {
@@ -78,7 +93,12 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
         case .f16: return "F16"
         case .q4_0: return "Q4_0"
         case .q4_1: return "Q4_1"
+        case .q5_0: return "Q5_0"
+        case .q5_1: return "Q5_1"
         case .q8_0: return "Q8_0"
+        case .q4_K: return "Q4_K"
+        case .q5_K: return "Q5_K"
+        case .q6_K: return "Q6_K"
         case .bf16: return "BF16"
         }
     }
