@@ -51,11 +51,13 @@ test: deps model
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	$(SWIFT) test $(BUILD_FLAGS) --skip-build --disable-swift-testing
 
+# The trainer's PyTorch peer runs in the same bench when python3 can import torch (e.g. PYTHONPATH=DIR make bench).
 bench: build model
 	@mkdir -p bench-results
 	$(AZR) sandbox bench --output bench-results/sandbox.json | tee bench-results/sandbox.md
 	$(AZR) bench tasks --output bench-results/tasks.json | tee bench-results/tasks.md
 	$(AZR) bench trainer --threads 1 --output bench-results/trainer.json | tee bench-results/trainer.md
+	$(AZR) bench trainer --threads 2 --output bench-results/trainer-2-threads.json | tee bench-results/trainer-2-threads.md
 
 clean:
 	rm -rf .build

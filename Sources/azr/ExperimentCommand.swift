@@ -76,7 +76,7 @@ struct ExperimentCommand: ParsableCommand {
             let other = try evaluation.run(policy: training.policy, tasks: crux)
             return (own, other)
         }
-        reporter.note("2/4 the base model solves \(heldOutTasks.count) held-out and \(crux.count) CRUXEval tasks")
+        reporter.note("2/4 the base model attempts \(heldOutTasks.count) held-out and \(crux.count) CRUXEval tasks")
         // Evaluation sampling must not move the training run's sampler position.
         let calls = training.policy.callIndex
         let before = try measure("solving (before)")
@@ -88,12 +88,13 @@ struct ExperimentCommand: ParsableCommand {
         reporter.finish()
 
         // 4. After.
-        reporter.note("4/4 the trained model (\(steps) steps) solves the same tasks")
+        reporter.note("4/4 the trained model (\(steps) steps) attempts the same tasks")
         let after = try measure("solving (after)")
         reporter.finish()
 
         let report = ExperimentReport(run: trainingRun.directory.lastPathComponent, preset: preset, minutes: minutes, steps: steps,
-                                      heldOut: ExperimentReport.compare(before.0, after.0), cruxeval: ExperimentReport.compare(before.1, after.1))
+                                      heldOut: ExperimentReport.compare(before.0, after.0), cruxeval: ExperimentReport.compare(before.1, after.1),
+                                      rewards: ExperimentReport.rewardTrend(try trainingRun.readMetrics()))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(report) + Data("\n".utf8), to: trainingRun.directory.appendingPathComponent("experiment.json"))
@@ -118,10 +119,25 @@ struct ExperimentReport: Codable {
     var steps: Int
     var heldOut: [Row]
     var cruxeval: [Row]
+    /// Mean training reward per task × role over the first and the last steps (up to a third of the run each).
+    var rewards: [Row]
 
     enum CodingKeys: String, CodingKey {
-        case run, preset, minutes, steps, cruxeval
+        case run, preset, minutes, steps, cruxeval, rewards
         case heldOut = "held_out"
+    }
+
+    /// `tasks` is the number of steps averaged at each end.
+    static func rewardTrend(_ metrics: [StepMetrics]) -> [Row] {
+        let window = max(1, min(3, metrics.count / 3))
+        guard metrics.count >= 2 else { return [] }
+        let first = metrics.prefix(window), last = metrics.suffix(window)
+        let keys = Set(metrics.flatMap(\.reward.keys)).sorted()
+        func mean(_ lines: ArraySlice<StepMetrics>, _ key: String) -> Double {
+            let values = lines.compactMap { $0.reward[key] }
+            return values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
+        }
+        return keys.map { Row(type: $0, tasks: window, before: mean(first, $0), after: mean(last, $0)) }
     }
 
     static func compare(_ before: SolverEvaluation.Summary, _ after: SolverEvaluation.Summary) -> [Row] {
@@ -134,10 +150,18 @@ struct ExperimentReport: Codable {
         var text = "Run \(run): preset \(preset), \(steps) steps in at most \(Int(minutes)) minutes; greedy solve rates.\n\n"
         text += "| tasks | type | n | before | after | change |\n|---|---|---:|---:|---:|---:|\n"
         let names = ["deduction": "deduction (CRUXEval-O)", "abduction": "abduction (CRUXEval-I)"]
+        if heldOut.isEmpty { text += "| held-out, self-generated | – | 0 | the base model proposed no valid task | | |\n" }
         for (set, rows) in [("held-out, self-generated", heldOut), ("CRUXEval", cruxeval)] {
             for row in rows {
                 text += String(format: "| %@ | %@ | %d | %.1f%% | %.1f%% | %+.1f |\n", set, set == "CRUXEval" ? names[row.type] ?? row.type : row.type,
                                row.tasks, row.before * 100, row.after * 100, (row.after - row.before) * 100)
+            }
+        }
+        if let window = rewards.first?.tasks {
+            text += "\nMean training reward (−1 malformed or invalid, −0.5 wrong, up to 1), first \(window) steps against last \(window):\n\n"
+            text += "| task × role | first | last | change |\n|---|---:|---:|---:|\n"
+            for row in rewards {
+                text += String(format: "| %@ | %.2f | %.2f | %+.2f |\n", row.type, row.before, row.after, row.after - row.before)
             }
         }
         return text
