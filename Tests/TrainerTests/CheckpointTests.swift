@@ -18,15 +18,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(loaded.config, model.config)
         XCTAssertEqual(Array(loaded.storage), Array(model.parameters.storage))
 
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("reference/gguf_reference.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, url.path, "blk.1.attn_q.weight"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try python([referenceFile("gguf_reference.py"), url.path, "blk.1.attn_q.weight"])
         let report = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         let metadata = report["metadata"] as! [String: Any]
         XCTAssertEqual(metadata["llama.block_count"] as? Int, 2)

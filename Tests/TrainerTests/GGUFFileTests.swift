@@ -14,16 +14,7 @@ final class GGUFFileTests: XCTestCase {
     }
 
     func reference(_ path: String) throws -> [String: Any] {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("reference/gguf_reference.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, path] + Self.checked
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let data = try python([referenceFile("gguf_reference.py"), path] + Self.checked)
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 

@@ -55,14 +55,7 @@ final class AdamWTests: XCTestCase {
             p = p - lr / (1 - b1 ** t) * m / (np.sqrt(v / (1 - b2 ** t)) + eps)
         print(json.dumps(p.tolist()))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try python(["-c", script])
         let expected = try JSONSerialization.jsonObject(with: data) as! [Double]
         for (ours, theirs) in zip(parameters, expected) { XCTAssertEqual(Double(ours), theirs, accuracy: 1e-6) }
         XCTAssertEqual(optimizer.step, 3)

@@ -13,7 +13,7 @@ final class QuantFormatsTests: XCTestCase {
     }
 
     func cases() throws -> [Case] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("reference/quant_cases.json")
+        let url = URL(fileURLWithPath: referenceFile("quant_cases.json"))
         return try JSONDecoder().decode([Case].self, from: Data(contentsOf: url))
     }
 

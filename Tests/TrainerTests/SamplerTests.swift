@@ -32,17 +32,8 @@ final class SamplerTests: XCTestCase {
 
     func testGenerateCommandPrintsOnlyTheContinuation() throws {
         guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed") }
-        let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-            .deletingLastPathComponent().appendingPathComponent("azr")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["generate", "--raw", "--prompt", "def is_prime(n):\n    ", "--max-tokens", "12", "--temperature", "0"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let output = String(decoding: try azr(["generate", "--raw", "--prompt", "def is_prime(n):\n    ", "--max-tokens", "12", "--temperature", "0"]),
+                            as: UTF8.self)
         XCTAssertTrue(output.hasPrefix(" if n == 1:\n        return True\n    if n"), output)
     }
 }

@@ -7,17 +7,7 @@ import XCTest
 final class TrainerBenchCommandTests: XCTestCase {
     func testJSONHasEveryFigure() throws {
         guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed") }
-        let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-            .deletingLastPathComponent().appendingPathComponent("azr")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["bench", "trainer", "--json", "--no-pytorch", "--batch", "1", "--length", "48"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let data = try azr(["bench", "trainer", "--json", "--no-pytorch", "--batch", "1", "--length", "48"])
         let figures = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         for key in ["sgemm_gflops", "train_tokens_per_s", "decode_tokens_per_s_batch32", "decode_tokens_per_s_batch1", "mfu_train"] {
             let value = try XCTUnwrap(figures[key] as? Double, key)
