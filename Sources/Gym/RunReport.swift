@@ -50,8 +50,8 @@ public struct RunReport {
         .charts { display: flex; flex-wrap: wrap; gap: 14px; }
         .charts figure { margin: 0; border: 1px solid #ddd; border-radius: 6px; padding: 6px; background: white; }
         table { border-collapse: collapse; font-size: 13px; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
-        pre { background: #f4f4f4; padding: 8px; font-size: 12px; overflow-x: auto; white-space: pre-wrap; max-height: 320px; }
-        .examples { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+        pre { background: #f4f4f4; padding: 8px; font-size: 12px; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 320px; }
+        .examples { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; }
         .muted { color: #666; font-size: 13px; }
         </style></head><body>
         <h1>AZR run <code>\(HTML.escape(run.directory.lastPathComponent))</code></h1>
