@@ -71,6 +71,8 @@ struct ExperimentCommand: ParsableCommand {
         let training = try AZRTraining(run: trainingRun, pool: pool, reporter: reporter)
         let evaluation = SolverEvaluation(registry: config.registry, runner: ProgramRunner(pool: pool), format: config.answerFormat)
         func measure(_ label: String) throws -> (SolverEvaluation.Summary, SolverEvaluation.Summary) {
+            reporter.prelude = "evaluating"
+            defer { reporter.prelude = "seeding" }
             training.policy.onTokens = { done, total in reporter.progress(step: -1, phase: label, done: done, total: total, unit: "tokens") }
             let own = try evaluation.run(policy: training.policy, tasks: heldOutTasks)
             let other = try evaluation.run(policy: training.policy, tasks: crux)

@@ -8,6 +8,8 @@ final class TrainingProgress: TrainingReporter {
 
     let mode: Mode
     let steps: Int
+    /// What the phases outside a step (step −1) are called: the seeding, or an experiment's evaluations.
+    var prelude = "seeding"
     private let terminal = isatty(STDERR_FILENO) == 1
     private var phaseKey = ""
     private var phaseStarted = Date()
@@ -27,11 +29,11 @@ final class TrainingProgress: TrainingReporter {
         if key != phaseKey {
             phaseKey = key
             phaseStarted = now
-            if !terminal { write(Self.label(step: step, steps: steps) + " " + phase + "\n") }
+            if !terminal { write(label(step: step) + " " + phase + "\n") }
         }
         guard terminal, now.timeIntervalSince(lastDrawn) > 0.2 || done == total else { return }
         lastDrawn = now
-        var line = Self.label(step: step, steps: steps) + " " + phase
+        var line = label(step: step) + " " + phase
         let elapsed = now.timeIntervalSince(phaseStarted)
         if total > 0 {
             line += " \(done)/\(total) \(unit)"
@@ -93,8 +95,8 @@ final class TrainingProgress: TrainingReporter {
 
     private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 
-    static func label(step: Int, steps: Int) -> String {
-        step < 0 ? "[seeding]" : "[step \(step + 1)/\(steps)]"
+    func label(step: Int) -> String {
+        step < 0 ? "[\(prelude)]" : "[step \(step + 1)/\(steps)]"
     }
 
     static func duration(_ seconds: Double) -> String {
