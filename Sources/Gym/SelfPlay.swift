@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Sandbox
 import Tasks
+import Trainer
 
 /// Batch sizes and rewards of one self-play step (DESIGN.md §1; the paper uses 64 per task×role batch).
 public struct SelfPlaySettings: Codable, Sendable, Equatable {

@@ -5,21 +5,18 @@ import Foundation
 public struct Sampler {
     public var temperature: Float
     public var topP: Float
-    private var state: UInt64
+    private var generator: SeededGenerator
 
     public init(temperature: Float, topP: Float = 1, seed: UInt64 = 0) {
         self.temperature = temperature
         self.topP = topP
-        state = seed &+ 0x9E37_79B9_7F4A_7C15
+        // One increment past the seed, as the sampler has always started, so a seed keeps its samples.
+        generator = SeededGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15)
     }
 
-    /// A uniform draw in [0, 1) (SplitMix64).
+    /// A uniform draw in [0, 1): the top 53 bits of the next SplitMix64 output.
     private mutating func uniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+        Double(generator.next() >> 11) / Double(1 << 53)
     }
 
     public mutating func next(_ logits: [Float]) -> Int32 {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Gym
 import Tasks
+import Trainer
 import XCTest
 
 func temporaryDirectory() -> URL {

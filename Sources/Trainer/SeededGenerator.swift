@@ -1,5 +1,5 @@
 /// SplitMix64: a small, fast generator whose whole state is one integer, so a run's randomness can be saved
-/// with its checkpoint and resumed exactly.
+/// with its checkpoint and resumed exactly. The sampler draws from it too.
 public struct SeededGenerator: RandomNumberGenerator, Codable, Sendable, Equatable {
     public var state: UInt64
 
