@@ -92,7 +92,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.advantageWeighting, \.advantageWeighting); try take(.entropyCoefficient, \.entropyCoefficient)
         try take(.threads, \.threads); try take(.checkpointEvery, \.checkpointEvery)
         try take(.halfCheckpoints, \.halfCheckpoints); try take(.sandboxPolicy, \.sandboxPolicy)
-        try take(.rewards, \.rewards); try take(.answerFormat, \.answerFormat)
+        try take(.answerFormat, \.answerFormat)
+        // A partial rewards object changes only the rewards it names, over the preset's.
+        if let values = try c.decodeIfPresent([String: Double].self, forKey: .rewards) {
+            do { rewards = try rewards.applying(values) } catch { throw ConfigError.invalid("rewards: \(error)") }
+        }
     }
 
     public enum ConfigError: Error, CustomStringConvertible {

@@ -18,6 +18,35 @@ public struct RewardSettings: Codable, Sendable, Equatable {
         case invalidProposal = "invalid_proposal"
     }
 
+    /// A settings object may name only some rewards; the others keep their defaults.
+    public init(from decoder: Decoder) throws {
+        self = try RewardSettings().applying(try decoder.singleValueContainer().decode([String: Double].self))
+    }
+
+    /// These settings with the named rewards replaced; an unknown name is an error that names it.
+    public func applying(_ values: [String: Double]) throws -> RewardSettings {
+        var settings = self
+        for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+            switch CodingKeys(rawValue: name) {
+            case .correct: settings.correct = value
+            case .wrong: settings.wrong = value
+            case .malformed: settings.malformed = value
+            case .extremeSolveRate: settings.extremeSolveRate = value
+            case .invalidProposal: settings.invalidProposal = value
+            case nil: throw UnknownReward(name: name)
+            }
+        }
+        return settings
+    }
+
+    /// A reward name that RewardSettings does not have.
+    public struct UnknownReward: Error, CustomStringConvertible {
+        public var name: String
+        public var description: String {
+            "unknown reward \"\(name)\" (known: correct, wrong, malformed, extreme_solve_rate, invalid_proposal)"
+        }
+    }
+
     public func solver(_ outcome: SolveOutcome) -> Double {
         switch outcome {
         case .correct: return correct

@@ -76,6 +76,26 @@ final class TrainingConfigTests: XCTestCase {
         }
     }
 
+    func testAPartialRewardsObjectChangesOnlyWhatItNames() throws {
+        let folder = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("rewards.json")
+        try Data(#"{"rewards": {"extreme_solve_rate": -0.5}}"#.utf8).write(to: file)
+        let config = try TrainingConfig.load(file.path, over: TrainingConfig.preset("smoke")!)
+        var expected = RewardSettings()
+        expected.extremeSolveRate = -0.5
+        XCTAssertEqual(config.rewards, expected)
+        XCTAssertEqual(config.maxNewTokens, TrainingConfig.preset("smoke")!.maxNewTokens)
+
+        try Data(#"{"rewards": {"bonus": 1}}"#.utf8).write(to: file)
+        XCTAssertThrowsError(try TrainingConfig.load(file.path, over: TrainingConfig())) { error in
+            XCTAssertTrue("\(error)".contains("unknown reward \"bonus\""), "\(error)")
+        }
+        // A run folder's config.json, written whole, reads back the same.
+        let data = try JSONEncoder().encode(config)
+        XCTAssertEqual(try JSONDecoder().decode(TrainingConfig.self, from: data).rewards, expected)
+    }
+
     func testValidationNamesTheSetting() {
         var config = TrainingConfig()
         config.topP = 1.5
