@@ -14,6 +14,8 @@ public struct SelfPlaySettings: Codable, Sendable, Equatable {
     public var temperature = 1.0
     public var rewards = RewardSettings()
     public var answerFormat = AnswerFormat.Mode.strict
+    /// The part of each buffer references and solver tasks are drawn from.
+    public var bufferWindow = BufferWindow()
 
     public init() {}
 
@@ -24,6 +26,7 @@ public struct SelfPlaySettings: Codable, Sendable, Equatable {
         case learnabilityTemperature = "learnability_temperature"
         case temperature, rewards
         case answerFormat = "answer_format"
+        case bufferWindow = "buffer_window"
     }
 }
 
@@ -91,6 +94,11 @@ public final class SelfPlay {
     public var onPhase: ((String) -> Void)?
 
     /// Opens (or creates) one buffer per environment in `directory` (`NAME.jsonl`), or in memory when nil.
+    /// The triples an environment's proposer may be shown as references: the window of each buffer it reads.
+    func referencePool(for environment: any Environment) -> [Triple] {
+        environment.referenceBuffers.compactMap { buffers[$0] }.flatMap { settings.bufferWindow.apply($0.triples) }
+    }
+
     public init(registry: EnvironmentRegistry = .standard, runner: ProgramRunner, settings: SelfPlaySettings = .init(),
                 directory: URL? = nil, seed: UInt64 = 0, step: Int = 0) throws {
         self.registry = registry
@@ -127,7 +135,7 @@ public final class SelfPlay {
         var proposalReferences: [[Triple]] = []
         for name in registry.names {
             let environment = registry[name]!
-            let pool = environment.referenceBuffers.compactMap { buffers[$0]?.triples }.flatMap { $0 }
+            let pool = referencePool(for: environment)
             for _ in 0..<settings.proposalsPerType {
                 let references = Array(pool.shuffled(using: &generator).prefix(environment.referenceCount))
                 proposalReferences.append(references)
@@ -214,10 +222,11 @@ public final class SelfPlay {
             let buffer = buffers[name]!
             var chosen = Array(buffer.created(since: step).filter { $0.source != "seed" }.prefix(settings.solverTasksPerType))
             let chosenKeys = Set(chosen.map(\.dedupKey))
-            let rest = buffer.triples.filter { !chosenKeys.contains($0.dedupKey) }.shuffled(using: &generator)
+            let window = settings.bufferWindow.apply(buffer.triples)
+            let rest = window.filter { !chosenKeys.contains($0.dedupKey) }.shuffled(using: &generator)
             chosen += rest.prefix(settings.solverTasksPerType - chosen.count)
             // A small buffer repeats tasks rather than shrinking the batch.
-            while chosen.count < settings.solverTasksPerType, let any = buffer.triples.randomElement(using: &generator) {
+            while chosen.count < settings.solverTasksPerType, let any = window.randomElement(using: &generator) {
                 chosen.append(any)
             }
             for triple in chosen {
@@ -279,7 +288,7 @@ public final class SelfPlay {
             var references: [[Triple]] = []
             for name in wanting {
                 let environment = registry[name]!
-                let pool = environment.referenceBuffers.compactMap { buffers[$0]?.triples }.flatMap { $0 }
+                let pool = referencePool(for: environment)
                 for _ in 0..<max(1, min(settings.proposalsPerType, size - buffers[name]!.count)) {
                     let chosen = Array(pool.shuffled(using: &generator).prefix(environment.referenceCount))
                     references.append(chosen)

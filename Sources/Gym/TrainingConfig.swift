@@ -46,6 +46,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// A folder of buffers (NAME.jsonl, e.g. another run's buffers/) that a new run starts from.
     public var seedBuffers: String?
     public var rewards = RewardSettings()
+    /// Self-play draws from at most this many triples per buffer (0: all), the newest or the oldest.
+    public var bufferCapacity = 0
+    public var bufferKeep = BufferWindow.Keep.newest.rawValue
 
     public init() {}
 
@@ -60,6 +63,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case entropyCoefficient = "entropy_coefficient", checkpointEvery = "checkpoint_every"
         case halfCheckpoints = "half_checkpoints", sandboxPolicy = "sandbox_policy", answerFormat = "answer_format"
         case seedBuffers = "seed_buffers"
+        case bufferCapacity = "buffer_capacity", bufferKeep = "buffer_keep"
     }
 
     /// Keys present in `decoder`'s object override `base`; the rest keep its values.
@@ -93,6 +97,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.threads, \.threads); try take(.checkpointEvery, \.checkpointEvery)
         try take(.halfCheckpoints, \.halfCheckpoints); try take(.sandboxPolicy, \.sandboxPolicy)
         try take(.answerFormat, \.answerFormat)
+        try take(.bufferCapacity, \.bufferCapacity); try take(.bufferKeep, \.bufferKeep)
         // A partial rewards object changes only the rewards it names, over the preset's.
         if let values = try c.decodeIfPresent([String: Double].self, forKey: .rewards) {
             do { rewards = try rewards.applying(values) } catch { throw ConfigError.invalid("rewards: \(error)") }
@@ -193,6 +198,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
                     "generation_batch, threads, ppo_epochs and checkpoint_every must be at least 1")
         try require(learningRate >= 0 && ppoClip > 0, "learning_rate must be at least 0, ppo_clip above 0")
         try require(TRRAdvantages.Weighting(rawValue: advantageWeighting) != nil, "advantage_weighting must be \"tokens\" or \"sequences\"")
+        try require(bufferCapacity >= 0 && BufferWindow.Keep(rawValue: bufferKeep) != nil,
+                    "buffer_capacity must be at least 0 (0: no cap), buffer_keep \"newest\" or \"oldest\"")
     }
 
     public var selfPlaySettings: SelfPlaySettings {
@@ -204,6 +211,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         s.temperature = temperature
         s.rewards = rewards
         s.answerFormat = answerFormat
+        s.bufferWindow = BufferWindow(capacity: bufferCapacity, keep: BufferWindow.Keep(rawValue: bufferKeep) ?? .newest)
         return s
     }
 
