@@ -8,13 +8,16 @@ struct PyTorchBaseline: Codable {
     var train_tokens_per_s: Double
     var decode_tokens_per_s_batch32: Double
 
-    /// The script, looked for beside the working directory's checkout and beside the executable's.
+    /// The script, looked for in the working directory, then in the folders above the executable (the checkout
+    /// that built it: .build/<triple>/release/azr).
     static func script() -> String? {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                          // .build/release/azr → the checkout
-                          executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()]
-        return candidates.map { $0.appendingPathComponent("Benchmarks/pytorch_baseline.py").path }
+        var folders = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            folder = folder.deletingLastPathComponent()
+            folders.append(folder)
+        }
+        return folders.map { $0.appendingPathComponent("Benchmarks/pytorch_baseline.py").path }
             .first { FileManager.default.fileExists(atPath: $0) }
     }
 
