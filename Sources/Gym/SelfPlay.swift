@@ -99,6 +99,32 @@ public final class SelfPlay {
         environment.referenceBuffers.compactMap { buffers[$0] }.flatMap { settings.bufferWindow.apply($0.triples) }
     }
 
+    /// Proposer requests, `count` per task type in the order given, each with its references freshly drawn.
+    private func proposalRequests(for counts: [(name: String, count: Int)], scoringOnly: Bool) -> ([PolicyRequest], [[Triple]]) {
+        var requests: [PolicyRequest] = []
+        var references: [[Triple]] = []
+        for (name, count) in counts {
+            let environment = registry[name]!
+            let pool = referencePool(for: environment)
+            for _ in 0..<count {
+                let chosen = Array(pool.shuffled(using: &generator).prefix(environment.referenceCount))
+                references.append(chosen)
+                requests.append(PolicyRequest(prompt: environment.proposerPrompt(references: chosen), role: .propose,
+                                              taskType: name, temperature: settings.temperature, scoringOnly: scoringOnly))
+            }
+        }
+        return (requests, references)
+    }
+
+    /// Validates each proposal in the sandbox, concurrently across the pool.
+    private func validate(_ requests: [PolicyRequest], _ completions: [String], _ references: [[Triple]],
+                          context: TaskContext) -> [ProposalOutcome] {
+        concurrentMap(requests.indices) { index -> ProposalOutcome in
+            self.registry[requests[index].taskType]!.propose(completion: completions[index], references: references[index],
+                                                             context: context)
+        }
+    }
+
     public init(registry: EnvironmentRegistry = .standard, runner: ProgramRunner, settings: SelfPlaySettings = .init(),
                 directory: URL? = nil, seed: UInt64 = 0, step: Int = 0) throws {
         self.registry = registry
@@ -131,33 +157,21 @@ public final class SelfPlay {
 
         // Propose.
         onPhase?("proposing")
-        var proposalRequests: [PolicyRequest] = []
-        var proposalReferences: [[Triple]] = []
-        for name in registry.names {
-            let environment = registry[name]!
-            let pool = referencePool(for: environment)
-            for _ in 0..<settings.proposalsPerType {
-                let references = Array(pool.shuffled(using: &generator).prefix(environment.referenceCount))
-                proposalReferences.append(references)
-                proposalRequests.append(PolicyRequest(prompt: environment.proposerPrompt(references: references), role: .propose,
-                                                      taskType: name, temperature: settings.temperature))
-            }
-        }
+        let (proposalRequests, proposalReferences) = proposalRequests(for: registry.names.map { ($0, settings.proposalsPerType) },
+                                                                      scoringOnly: false)
         let proposalTraced = try policy.completeTraced(proposalRequests)
         let proposalCompletions = proposalTraced.map(\.text)
         lap("propose")
 
-        // Validate, concurrently across the sandbox pool.
+        // Validate, concurrently across the sandbox pool. Only the sandbox waits count towards runs per second.
         onPhase?("validating")
-        var sandboxClock = DispatchTime.now()
         var sandboxSeconds = 0.0
-        func sandboxLap() { sandboxSeconds += Double(DispatchTime.now().uptimeNanoseconds - sandboxClock.uptimeNanoseconds) / 1e9 }
-        let outcomes = concurrentMap(proposalRequests.indices) { index -> ProposalOutcome in
-            let request = proposalRequests[index]
-            return self.registry[request.taskType]!.propose(completion: proposalCompletions[index],
-                                                            references: proposalReferences[index], context: context)
+        func inSandbox<T>(_ body: () -> T) -> T {
+            let started = DispatchTime.now()
+            defer { sandboxSeconds += Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }
+            return body()
         }
-        sandboxLap()
+        let outcomes = inSandbox { validate(proposalRequests, proposalCompletions, proposalReferences, context: context) }
         lap("validate")
 
         // Learnability: n solver rollouts per valid proposal, scored but not trained on.
@@ -175,12 +189,12 @@ public final class SelfPlay {
         }
         onPhase?("learnability")
         let scoringCompletions = try policy.complete(scoringRequests)
-        sandboxClock = DispatchTime.now()
-        let scoringOutcomes = concurrentMap(scoringRequests.indices) { index -> SolveOutcome in
-            let triple = outcomes[scoringOwner[index]].triple!
-            return self.registry[triple.type]!.check(completion: scoringCompletions[index], for: triple, context: context)
+        let scoringOutcomes = inSandbox {
+            concurrentMap(scoringRequests.indices) { index -> SolveOutcome in
+                let triple = outcomes[scoringOwner[index]].triple!
+                return self.registry[triple.type]!.check(completion: scoringCompletions[index], for: triple, context: context)
+            }
         }
-        sandboxLap()
         var solved: [Int: (correct: Int, total: Int)] = [:]
         for (index, owner) in scoringOwner.enumerated() {
             solved[owner, default: (0, 0)].total += 1
@@ -238,12 +252,12 @@ public final class SelfPlay {
         onPhase?("solving")
         let solverTraced = try policy.completeTraced(solverRequests)
         let solverCompletions = solverTraced.map(\.text)
-        sandboxClock = DispatchTime.now()
-        let solverOutcomes = concurrentMap(solverRequests.indices) { index -> SolveOutcome in
-            self.registry[solverRequests[index].taskType]!.check(completion: solverCompletions[index],
-                                                                 for: solverTasks[index], context: context)
+        let solverOutcomes = inSandbox {
+            concurrentMap(solverRequests.indices) { index -> SolveOutcome in
+                self.registry[solverRequests[index].taskType]!.check(completion: solverCompletions[index],
+                                                                     for: solverTasks[index], context: context)
+            }
         }
-        sandboxLap()
         counters.sandboxSeconds = sandboxSeconds
         var solverTally: [String: (Int, Int)] = [:]
         var answers: [JudgedAnswer] = []
@@ -284,23 +298,10 @@ public final class SelfPlay {
         for round in 0..<maxRounds {
             let wanting = registry.names.filter { buffers[$0]!.count < size }
             if wanting.isEmpty { break }
-            var requests: [PolicyRequest] = []
-            var references: [[Triple]] = []
-            for name in wanting {
-                let environment = registry[name]!
-                let pool = referencePool(for: environment)
-                for _ in 0..<max(1, min(settings.proposalsPerType, size - buffers[name]!.count)) {
-                    let chosen = Array(pool.shuffled(using: &generator).prefix(environment.referenceCount))
-                    references.append(chosen)
-                    requests.append(PolicyRequest(prompt: environment.proposerPrompt(references: chosen), role: .propose,
-                                                  taskType: name, temperature: settings.temperature, scoringOnly: true))
-                }
-            }
+            let (requests, references) = proposalRequests(
+                for: wanting.map { ($0, max(1, min(settings.proposalsPerType, size - buffers[$0]!.count))) }, scoringOnly: true)
             let completions = try policy.complete(requests)
-            let outcomes = concurrentMap(requests.indices) { index -> ProposalOutcome in
-                self.registry[requests[index].taskType]!.propose(completion: completions[index], references: references[index],
-                                                                 context: context)
-            }
+            let outcomes = validate(requests, completions, references, context: context)
             for outcome in outcomes {
                 guard let triple = outcome.triple, buffers[triple.type]!.count < size else { continue }
                 if try buffers[triple.type]!.add(triple) { added[triple.type, default: 0] += 1 }
