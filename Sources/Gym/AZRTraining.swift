@@ -100,7 +100,7 @@ public final class AZRTraining {
         }
         while state.completedSteps < config.steps {
             if let deadline, Date() >= deadline {
-                if state.checkpoint != String(format: "step-%06d", state.completedSteps) { try checkpoint(metricsSeconds: nil) }
+                if state.checkpoint != String(format: "step-%06d", state.completedSteps) { try checkpoint() }
                 reporter?.note("time limit reached after \(state.completedSteps) steps")
                 break
             }
@@ -109,12 +109,13 @@ public final class AZRTraining {
         return state.completedSteps
     }
 
-    /// Saves the model and optimizer as of the completed steps and points state.json at them.
-    private func checkpoint(metricsSeconds: ((Double) -> Void)?) throws {
+    /// Saves the model and optimizer as of the completed steps and points state.json at them. `beforeState`
+    /// hears the seconds the checkpoint took and runs after it is written but before state.json names it.
+    private func checkpoint(beforeState: ((Double) throws -> Void)? = nil) throws {
         let started = DispatchTime.now()
         let name = try run.writeCheckpoint(step: state.completedSteps, parameters: trainer.model.parameters,
                                            optimizer: trainer.optimizer, tokenizerFrom: tokenizerSource)
-        metricsSeconds?(Self.seconds(since: started))
+        try beforeState?(started.secondsElapsed)
         state.checkpoint = name
         try run.writeState(state)
         run.pruneCheckpoints(keeping: name)
@@ -148,7 +149,7 @@ public final class AZRTraining {
             statistics = try trainer.step(samples)
             reporter?.progress(step: step, phase: "updating", done: epoch + 1, total: config.ppoEpochs, unit: "epochs")
         }
-        let updateSeconds = Self.seconds(since: updateStarted)
+        let updateSeconds = updateStarted.secondsElapsed
         try run.writeSamples(result)
 
         var seconds = result.counters.seconds
@@ -159,8 +160,9 @@ public final class AZRTraining {
         let sandboxSeconds = counters.sandboxSeconds
         var metrics = StepMetrics(
             step: step, time: ISO8601DateFormatter().string(from: Date()), reward: counters.rewardMean,
-            validRate: counters.proposals.mapValues { _ in 0 }.merging(counters.valid) { $1 }
-                .reduce(into: [:]) { $0[$1.key] = Double($1.value) / Double(max(counters.proposals[$1.key] ?? 1, 1)) },
+            validRate: Dictionary(uniqueKeysWithValues: counters.proposals.map { type, proposed in
+                (type, Double(counters.valid[type] ?? 0) / Double(max(proposed, 1)))
+            }),
             invalid: counters.invalid, solveRate: counters.solveRate, proposalSolveRate: counters.proposalSolveRate,
             bufferSize: counters.bufferSize, added: counters.added, loss: statistics?.loss ?? 0,
             gradNorm: Double(statistics?.gradientNorm ?? 0), clippedFraction: statistics?.clippedFraction ?? 0,
@@ -178,23 +180,15 @@ public final class AZRTraining {
         if state.completedSteps % config.checkpointEvery == 0 || state.completedSteps == config.steps {
             reporter?.progress(step: step, phase: "checkpointing", done: 0, total: 0, unit: "")
             // The metrics line goes first: if the kill lands between the two, resuming drops the line with the step.
-            let checkpointStarted = DispatchTime.now()
-            let name = try run.writeCheckpoint(step: state.completedSteps, parameters: trainer.model.parameters,
-                                               optimizer: trainer.optimizer, tokenizerFrom: tokenizerSource)
-            metrics.seconds["checkpoint"] = Self.seconds(since: checkpointStarted)
-            metrics.totalSeconds = Self.seconds(since: started)
-            try run.appendMetrics(metrics)
-            state.checkpoint = name
-            try run.writeState(state)
-            run.pruneCheckpoints(keeping: name)
+            try checkpoint { checkpointSeconds in
+                metrics.seconds["checkpoint"] = checkpointSeconds
+                metrics.totalSeconds = started.secondsElapsed
+                try self.run.appendMetrics(metrics)
+            }
         } else {
-            metrics.totalSeconds = Self.seconds(since: started)
+            metrics.totalSeconds = started.secondsElapsed
             try run.appendMetrics(metrics)
         }
         reporter?.stepFinished(metrics)
-    }
-
-    static func seconds(since start: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 }

@@ -150,9 +150,8 @@ public final class SelfPlay {
         let jobsBefore = runner.pool.jobCount
         var clock = DispatchTime.now()
         func lap(_ phase: String) {
-            let now = DispatchTime.now()
-            counters.seconds[phase] = Double(now.uptimeNanoseconds - clock.uptimeNanoseconds) / 1e9
-            clock = now
+            counters.seconds[phase] = clock.secondsElapsed
+            clock = DispatchTime.now()
         }
 
         // Propose.
@@ -168,7 +167,7 @@ public final class SelfPlay {
         var sandboxSeconds = 0.0
         func inSandbox<T>(_ body: () -> T) -> T {
             let started = DispatchTime.now()
-            defer { sandboxSeconds += Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }
+            defer { sandboxSeconds += started.secondsElapsed }
             return body()
         }
         let outcomes = inSandbox { validate(proposalRequests, proposalCompletions, proposalReferences, context: context) }
