@@ -252,9 +252,8 @@ extension TrainingConfig {
             let path = key.split(separator: ".").map(String.init)
             guard path.count == 1 || (path.count == 2 && path[0] == "rewards") else { throw ConfigError.invalid("unknown key \"\(key)\"") }
             if path.count == 2 {
-                let current = try JSONSerialization.jsonObject(with: JSONEncoder().encode(base.rewards)) as? [String: Any] ?? [:]
-                var rewards = object["rewards"] as? [String: Any] ?? current
-                guard rewards[path[1]] != nil else { throw ConfigError.invalid("unknown key \"\(key)\"") }
+                // Decoding applies the named rewards over the base's and rejects a name it does not know.
+                var rewards = object["rewards"] as? [String: Any] ?? [:]
                 rewards[path[1]] = value
                 object["rewards"] = rewards
             } else {

@@ -59,7 +59,15 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertThrowsError(try TrainingConfig.applying(["learnig_rate=1"], to: TrainingConfig())) {
             XCTAssertTrue("\($0)".contains("unknown key \"learnig_rate\""), "\($0)")
         }
-        XCTAssertThrowsError(try TrainingConfig.applying(["rewards.bonus=1"], to: TrainingConfig()))
+        XCTAssertThrowsError(try TrainingConfig.applying(["rewards.bonus=1"], to: TrainingConfig())) {
+            XCTAssertTrue("\($0)".contains("unknown reward \"bonus\""), "\($0)")
+        }
+        // A dotted setting changes one reward over the base's others.
+        var base = TrainingConfig()
+        base.rewards.malformed = -2
+        let one = try TrainingConfig.applying(["rewards.wrong=-0.25"], to: base)
+        XCTAssertEqual(one.rewards.wrong, -0.25)
+        XCTAssertEqual(one.rewards.malformed, -2)
         XCTAssertThrowsError(try TrainingConfig.applying(["steps"], to: TrainingConfig()))
         XCTAssertThrowsError(try TrainingConfig.applying(["template=fancy"], to: TrainingConfig())) {
             XCTAssertTrue("\($0)".contains("template"), "\($0)")
