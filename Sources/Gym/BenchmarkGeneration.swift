@@ -57,7 +57,7 @@ public struct BenchmarkGeneration {
     /// `samples` solutions per problem, in problem order; `progress(done, total)` counts sequences.
     public func solutions(for problems: [BenchmarkProblem], samples: Int,
                           progress: (Int, Int) -> Void = { _, _ in }) throws -> [BenchmarkSample] {
-        let stop = tokenizer.id(of: "<|im_end|>") ?? tokenizer.id(of: "<|endoftext|>")
+        let stop = tokenizer.endOfTurn
         var jobs: [(problem: BenchmarkProblem, prompt: [Int32])] = []
         for problem in problems {
             let ids = tokenizer.encode(prompt(for: problem))

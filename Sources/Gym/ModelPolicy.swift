@@ -55,7 +55,7 @@ public final class ModelPolicy: Policy {
         self.batchSize = batchSize
         self.topP = topP
         self.seed = seed
-        stopToken = tokenizer.id(of: "<|im_end|>") ?? tokenizer.id(of: "<|endoftext|>")
+        stopToken = tokenizer.endOfTurn
         closingTokens = Set(tokenizer.tokens.indices.filter { tokenizer.tokens[$0].contains(">") }.map { Int32($0) })
     }
 

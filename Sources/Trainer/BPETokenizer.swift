@@ -56,6 +56,9 @@ public final class BPETokenizer {
 
     public func id(of token: String) -> Int32? { ids[token] }
 
+    /// Where a reply ends: ChatML's `<|im_end|>`, else the base model's `<|endoftext|>`.
+    public var endOfTurn: Int32? { id(of: "<|im_end|>") ?? id(of: "<|endoftext|>") }
+
     public func encode(_ text: String) -> [Int32] {
         var output: [Int32] = []
         let scalars = Array(text.unicodeScalars)
