@@ -100,7 +100,7 @@ public final class AZRTraining {
         }
         while state.completedSteps < config.steps {
             if let deadline, Date() >= deadline {
-                if state.checkpoint != String(format: "step-%06d", state.completedSteps) { try checkpoint() }
+                if state.checkpoint != TrainingRun.stepName(state.completedSteps) { try checkpoint() }
                 reporter?.note("time limit reached after \(state.completedSteps) steps")
                 break
             }

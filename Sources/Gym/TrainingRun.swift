@@ -130,19 +130,21 @@ public final class TrainingRun {
 
     /// Appends one whole line and fsyncs it.
     public func appendMetrics(_ metrics: StepMetrics) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try appendLine(try encoder.encode(metrics), to: metricsURL)
+        try appendLine(try Self.metricsEncoder.encode(metrics), to: metricsURL)
     }
 
     /// Keeps only the metrics of steps before `step` (and drops a torn last line).
     public func discardMetrics(fromStep step: Int) throws {
         let kept = try readMetrics().filter { $0.step < step }
+        var data = Data()
+        for line in kept { data += try Self.metricsEncoder.encode(line) + Data("\n".utf8) }
+        try AtomicFile.write(data, to: metricsURL)
+    }
+
+    private static var metricsEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var data = Data()
-        for line in kept { data += try encoder.encode(line) + Data("\n".utf8) }
-        try AtomicFile.write(data, to: metricsURL)
+        return encoder
     }
 
     func appendLine(_ line: Data, to url: URL) throws {
@@ -181,7 +183,7 @@ public final class TrainingRun {
             }
             data += try encoder.encode(sample) + Data("\n".utf8)
         }
-        try AtomicFile.write(data, to: samplesURL.appendingPathComponent(String(format: "step-%06d.jsonl", result.step)))
+        try AtomicFile.write(data, to: samplesFile(step: result.step))
     }
 
     /// A line of samples/step-N.jsonl.
@@ -197,9 +199,10 @@ public final class TrainingRun {
         public var task: Triple?
     }
 
+    func samplesFile(step: Int) -> URL { samplesURL.appendingPathComponent(Self.stepName(step) + ".jsonl") }
+
     public func readSamples(step: Int) -> [SampleLine] {
-        let url = samplesURL.appendingPathComponent(String(format: "step-%06d.jsonl", step))
-        guard let data = try? Data(contentsOf: url) else { return [] }
+        guard let data = try? Data(contentsOf: samplesFile(step: step)) else { return [] }
         let decoder = JSONDecoder()
         return data.split(separator: 0x0a).compactMap { try? decoder.decode(SampleLine.self, from: $0) }
     }
@@ -208,7 +211,7 @@ public final class TrainingRun {
 
     /// Writes checkpoints/step-N/ (model, optimizer) completely before anything points at it.
     public func writeCheckpoint(step: Int, parameters: LlamaParameters, optimizer: AdamW?, tokenizerFrom source: GGUFFile?) throws -> String {
-        let name = String(format: "step-%06d", step)
+        let name = Self.stepName(step)
         let folder = checkpointsURL.appendingPathComponent(name)
         try? FileManager.default.removeItem(at: folder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -217,6 +220,10 @@ public final class TrainingRun {
         if let optimizer { try OptimizerCheckpoint.write(optimizer, to: folder.appendingPathComponent("optimizer.bin")) }
         return name
     }
+
+    /// `step-N`, zero-padded so names sort by step: checkpoints/step-N holds the model after N steps,
+    /// samples/step-N.jsonl the judged samples of step N.
+    public static func stepName(_ step: Int) -> String { String(format: "step-%06d", step) }
 
     /// Removes every checkpoint folder but `keep`.
     public func pruneCheckpoints(keeping keep: String?) {
