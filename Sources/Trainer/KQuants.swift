@@ -11,8 +11,8 @@ enum KQuants {
             let base = source.baseAddress! + block * bytes
             let target = out.baseAddress! + block * 256
             switch type {
-            case .q4_K: fourBit(UnsafeRawBufferPointer(start: base, count: bytes), into: target, fifthBits: nil)
-            case .q5_K: fourBit(UnsafeRawBufferPointer(start: base, count: bytes), into: target, fifthBits: 16)
+            case .q4_K: fourBit(UnsafeRawBufferPointer(start: base, count: bytes), into: target, fifthBit: false)
+            case .q5_K: fourBit(UnsafeRawBufferPointer(start: base, count: bytes), into: target, fifthBit: true)
             case .q6_K: sixBit(UnsafeRawBufferPointer(start: base, count: bytes), into: target)
             default: preconditionFailure("\(type) is not a k-quant")
             }
@@ -20,9 +20,9 @@ enum KQuants {
     }
 
     /// Q4_K: d, dmin (f16), scales[12], qs[128]. Q5_K adds qh[32] (the fifth bits) between scales and qs.
-    private static func fourBit(_ block: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>, fifthBits: Int?) {
+    private static func fourBit(_ block: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>, fifthBit: Bool) {
         let d = Dequantize.half(block, 0), dmin = Dequantize.half(block, 2)
-        let scales = 4, high = 16, quants = fifthBits == nil ? 16 : 48
+        let scales = 4, high = 16, quants = fifthBit ? 48 : 16
         var mask1: UInt8 = 1, mask2: UInt8 = 2
         for chunk in 0..<4 {
             let (scale1, min1) = scaleAndMin(block, scales, 2 * chunk)
@@ -32,7 +32,7 @@ enum KQuants {
             for l in 0..<32 {
                 let byte = block[q + l]
                 var low = Int(byte & 0x0F), top = Int(byte >> 4)
-                if fifthBits != nil {
+                if fifthBit {
                     let bits = block[high + l]
                     if bits & mask1 != 0 { low += 16 }
                     if bits & mask2 != 0 { top += 16 }
