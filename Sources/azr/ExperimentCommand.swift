@@ -59,8 +59,7 @@ struct ExperimentCommand: ParsableCommand {
         var crux: [Triple] = []
         if cruxeval > 0 {
             guard FileManager.default.fileExists(atPath: cruxevalFile) else { throw CLIError.usage("no CRUXEval file at \(cruxevalFile) (or pass --cruxeval 0)") }
-            crux = Array(try BufferFiles.importable(from: cruxevalFile, type: "deduction").triples.prefix(cruxeval))
-                + Array(try BufferFiles.importable(from: cruxevalFile, type: "abduction").triples.prefix(cruxeval))
+            crux = try BufferFiles.cruxeval(from: cruxevalFile, limit: cruxeval)
         }
 
         // 2. Before: the training run's own model, before its first step.

@@ -98,6 +98,7 @@ struct TrainCommand: ParsableCommand {
         return resolved
     }
 
+    /// DATE-TIME (yyyyMMdd-HHmmss) for default run and result names.
     static func timestamp() -> String {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyyMMdd-HHmmss"
