@@ -58,11 +58,9 @@ final class TrainingProgress: TrainingReporter {
         switch mode {
         case .quiet: return
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            if let data = try? encoder.encode(["event": "step"]), var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-               let metricsData = try? encoder.encode(metrics), let fields = try? JSONSerialization.jsonObject(with: metricsData) as? [String: Any] {
-                object.merge(fields) { a, _ in a }
+            if let metricsData = try? JSONEncoder().encode(metrics),
+               var object = try? JSONSerialization.jsonObject(with: metricsData) as? [String: Any] {
+                object["event"] = "step"
                 if let line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
                     FileHandle.standardOutput.write(line + Data("\n".utf8))
                 }

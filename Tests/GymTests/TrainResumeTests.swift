@@ -44,9 +44,17 @@ final class TrainResumeTests: XCTestCase {
         let killedRun = try TrainingRun.open(runs.appendingPathComponent("killed"))
         XCTAssertEqual(try killedRun.readState()?.completedSteps, 1, "the kill should land after step 1's checkpoint")
 
-        let resumed = try azr(["train", "--resume", killedRun.directory.path])
+        let resumed = try azr(["train", "--resume", killedRun.directory.path, "--json"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertTrue(resumed.stderr.contains("resuming at step 1"), resumed.stderr)
+        // --json: one object per line on stdout, a note for the resume and one step event per step run.
+        let events = try resumed.stdout.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0))
+        }
+        XCTAssertTrue(events.contains { $0["event"] as? String == "note" && ($0["text"] as? String)?.contains("resuming at step 1") == true },
+                      resumed.stdout)
+        let steps = events.filter { $0["event"] as? String == "step" }
+        XCTAssertEqual(steps.compactMap { $0["step"] as? Int }, [1, 2], resumed.stdout)
+        XCTAssertTrue(steps.allSatisfy { $0["reward"] is [String: Any] && $0["grad_norm"] is NSNumber }, resumed.stdout)
 
         let straightRun = try TrainingRun.open(runs.appendingPathComponent("straight"))
         // One metrics line per step, none lost or repeated, with the same numbers.
