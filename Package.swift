@@ -28,8 +28,12 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         // The zygote is plain C on purpose: no Swift runtime, no threads, no crash handler, a small address
         // space to fork from. It only forks, confines and reports; all policy decisions live in Sandbox.
+        // The Embedded flag is what makes the Swift driver link it as plain C, without swiftrt.o and
+        // libswiftCore (and libstdc++ and libgcc_s behind it): fifteen mappings that every fork would copy and
+        // every child's exit tear down for nothing.
         .executableTarget(name: "azr-zygote", dependencies: ["CPython"], path: "Sources/Zygote",
-                          cSettings: [.unsafeFlags(["-O2"])]),
+                          cSettings: [.unsafeFlags(["-O2"])],
+                          linkerSettings: [.unsafeFlags(["-enable-experimental-feature", "Embedded"])]),
         .target(name: "Sandbox",
                 dependencies: ["CSeccomp", .product(name: "BigInt", package: "BigInt")],
                 swiftSettings: fastMath),

@@ -1,27 +1,34 @@
 import Foundation
 
-/// Turns what a zygote relayed (how the child ended, plus the child's own JSON report) into a typed result.
-/// The report was written by a process that ran hostile code, so anything inconsistent in it, or a report
-/// without a clean exit, counts as no result at all.
+/// Turns what a zygote relayed (how the child ended, plus the child's own marshalled report) into a typed
+/// result. The report was written by a process that ran hostile code, so anything inconsistent in it, or a
+/// report without a clean exit, counts as no result at all.
 enum JobReport {
-    private struct Report: Decodable {
+    private struct Report {
         var status: String
-        var calls: [Call]
+        var calls: [MarshalReader.Value]
         var stdout: String
         var stderr: String
         var truncated: Bool
         var error: PythonException?
         var module: String?
-    }
 
-    private struct Call: Decodable {
-        var value: String?
-        var seconds: Double?
-        var raised: PythonException?
-        var not_literal: String?
-        var too_large: Int?
-        var bad_arguments: String?
-        var opaque: String?
+        init?(_ value: MarshalReader.Value) {
+            guard let status = value["status"]?.string, case let .list(calls)? = value["calls"],
+                  let stdout = value["stdout"]?.string, let stderr = value["stderr"]?.string,
+                  case let .bool(truncated)? = value["truncated"] else { return nil }
+            (self.status, self.calls, self.stdout, self.stderr, self.truncated) = (status, calls, stdout, stderr, truncated)
+            if let error = value["error"] {
+                guard let exception = Self.exception(error) else { return nil }
+                self.error = exception
+            }
+            module = value["module"]?.string
+        }
+
+        static func exception(_ value: MarshalReader.Value) -> PythonException? {
+            guard let type = value["type"]?.string, let message = value["message"]?.string else { return nil }
+            return PythonException(type: type, message: message, traceback: value["traceback"]?.string)
+        }
     }
 
     /// Exit codes 120–124 are the zygote's own set-up steps failing before any untrusted code ran.
@@ -50,7 +57,7 @@ enum JobReport {
                 result.status = .sandboxFailure("child set-up failed (step \(raw.code))")
             } else if raw.code != 0 || raw.report.isEmpty {
                 result.status = .noResult(exitCode: raw.code)
-            } else if let report = try? JSONDecoder().decode(Report.self, from: Data(raw.report)),
+            } else if let value = try? MarshalReader.read(raw.report), let report = Report(value),
                       apply(report, to: &result, expectedCalls: expectedCalls, entryPoint: entryPoint) {
                 // applied
             } else {
@@ -85,18 +92,18 @@ enum JobReport {
         }
         var calls: [CallOutcome] = []
         for call in report.calls {
-            if let value = call.value, let seconds = call.seconds {
+            let seconds: Double? = if case let .float(seconds)? = call["seconds"] { seconds } else { nil }
+            if let value = call["value"]?.string, let seconds {
                 calls.append(.value(literal: value, seconds: seconds))
-            } else if let raised = call.raised {
-                calls.append(.raised(raised, seconds: call.seconds ?? 0))
-            } else if let reason = call.not_literal {
+            } else if let raised = call["raised"] {
+                guard let exception = Report.exception(raised) else { return false }
+                calls.append(.raised(exception, seconds: seconds ?? 0))
+            } else if let reason = call["not_literal"]?.string {
                 calls.append(.notALiteral(reason: reason))
-            } else if let characters = call.too_large {
+            } else if case let .int(characters)? = call["too_large"] {
                 calls.append(.valueTooLarge(characters: characters))
-            } else if let why = call.bad_arguments {
-                calls.append(.badArguments(why))
-            } else if let repr = call.opaque {
-                calls.append(.opaque(repr: repr, seconds: call.seconds ?? 0))
+            } else if let repr = call["opaque"]?.string {
+                calls.append(.opaque(repr: repr, seconds: seconds ?? 0))
             } else {
                 return false
             }

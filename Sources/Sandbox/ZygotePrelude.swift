@@ -1,23 +1,23 @@
 import Foundation
 
 /// The Python a zygote runs once at start-up. It pre-imports the policy's modules and defines
-/// `_azr_run(payload: bytes) -> bytes`, which each confined child calls with the job and whose JSON answer the
-/// zygote relays. Everything it uses is bound before untrusted code runs, so tampering with builtins or
-/// modules inside a job cannot redirect the harness, and the child dies with the job anyway. Nothing it
+/// `_azr_run(payload: bytes) -> bytes`, which each confined child calls with the job and whose marshalled
+/// answer the zygote relays. Everything it uses is bound before untrusted code runs, so tampering with builtins
+/// or modules inside a job cannot redirect the harness, and the child dies with the job anyway. Nothing it
 /// reports is trusted: values come back as builtin reprs of exact literal types and are compared in Swift.
 enum ZygotePrelude {
     static func source(for policy: SandboxPolicy) -> String {
         let modules = policy.preimport.map { "'\($0)'" }.joined(separator: ", ")
         let banned = policy.bannedImports.map { "'\($0)'" }.joined(separator: ", ")
         return """
-        import sys as _sys, builtins as _builtins, json as _json, marshal as _marshal, time as _time
+        import sys as _sys, builtins as _builtins, marshal as _marshal, time as _time
         import linecache as _linecache, traceback as _traceback
         for _name in (\(modules)\(policy.preimport.count == 1 ? "," : "")):
             __import__(_name)
         del _name
 
         def _azr_make_runner():
-            dumps, loads, perf = _json.dumps, _marshal.loads, _time.perf_counter
+            dumps, loads, perf = _marshal.dumps, _marshal.loads, _time.perf_counter
             builtins, real_import = _builtins, _builtins.__import__
             format_exception, linecache_cache = _traceback.format_exception, _linecache.cache
             BaseExc, Exc, type_, len_, str_, repr_ = BaseException, Exception, type, len, str, repr
@@ -236,7 +236,9 @@ enum ZygotePrelude {
             def finish(report, out, err):
                 report['stdout'], report['stderr'] = out.text(), err.text()
                 report['truncated'] = out.truncated or err.truncated
-                return dumps(report, ensure_ascii=True).encode('ascii')
+                # marshal, not json: a child's first json.dumps goes through the Python-level encoder and
+                # copies about fifty inherited pages; marshal is one C call. Version 2 has no back-references.
+                return dumps(report, 2)
 
             return run
 

@@ -41,7 +41,9 @@ final class ZygoteProcess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), nil]
-        let environment: [UnsafeMutablePointer<CChar>?] = [strdup("LANG=C.UTF-8"), nil]
+        // LD_BIND_NOW: with lazy binding every child would resolve again each library function the zygote
+        // itself never called, and copy the GOT page it writes the address to.
+        let environment: [UnsafeMutablePointer<CChar>?] = [strdup("LANG=C.UTF-8"), strdup("LD_BIND_NOW=1"), nil]
         defer { (argv + environment).forEach { free($0) } }
         var child: pid_t = 0
         let status = posix_spawn(&child, executable, &actions, &attributes, argv, environment)

@@ -298,6 +298,9 @@ send:
 }
 
 int main(void) {
+    /* The loader has read it (the pool sets it so that children inherit every symbol bound); the programs
+     * the children run need not see it. */
+    unsetenv("LD_BIND_NOW");
     zygote_pid = getpid();
     devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull_fd < 0) return 2;

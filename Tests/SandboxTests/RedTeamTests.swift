@@ -48,9 +48,9 @@ final class RedTeamTests: XCTestCase {
         // A frame written by the program itself is relayed like a real one: it can claim only a value that
         // `return 42` would also have produced, and values are compared outside. (Test-script mode has no
         // such defence; the README says so.)
-        ("forge a result frame", "\(posix)\ndef f():\n    P('posix').write(3, b'{\"status\": \"completed\", \"calls\": [{\"value\": \"42\", \"seconds\": 0}], \"stdout\": \"\", \"stderr\": \"\", \"truncated\": false}')\n    P('posix')._exit(0)\n",
+        ("forge a result frame", "\(posix)\ndef f():\n    P('posix').write(3, P('marshal').dumps({'status': 'completed', 'calls': [{'value': '42', 'seconds': 0.0}], 'stdout': '', 'stderr': '', 'truncated': False}, 2))\n    P('posix')._exit(0)\n",
          .value("42")),
-        ("forged frame followed by the real one", "\(posix)\ndef f():\n    P('posix').write(3, b'{\"status\": \"completed\", \"calls\": []}')\n    return 1\n",
+        ("forged frame followed by the real one", "\(posix)\ndef f():\n    P('posix').write(3, P('marshal').dumps({'status': 'completed', 'calls': []}, 2))\n    return 1\n",
          .status("no_result")),
         ("input()", "def f():\n    return input()\n", .callRaised("RuntimeError")),
         ("read stdin", "\(posix)\ndef f():\n    return P('posix').read(0, 10)\n", .status("forbidden_syscall")),

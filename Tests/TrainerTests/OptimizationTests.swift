@@ -40,7 +40,7 @@ final class AdamWTests: XCTestCase {
         for gradient in gradients {
             var g = gradient
             parameters.withUnsafeMutableBufferPointer { p in
-                g.withUnsafeMutableBufferPointer { optimizer.update(parameters: p, gradient: $0) }
+                _ = g.withUnsafeMutableBufferPointer { optimizer.update(parameters: p, gradient: $0) }
             }
         }
         let script = """
