@@ -37,7 +37,10 @@ static struct sock_fprog seccomp_program;
 static PyObject *run_function;
 static int devnull_fd = -1;
 static pid_t zygote_pid;
-static char *result_buffer; /* max_result_bytes + 1, allocated once: a per-job malloc of megabytes is an mmap */
+/* max_result_bytes + 1, mapped once (a per-job malloc of megabytes would be an mmap each time) and kept out of
+ * the children: fork copies the page-table entry of every page a large result once touched, so a single
+ * 4 MB result would otherwise make each later fork about a thousand entries dearer. */
+static char *result_buffer;
 
 static int read_exact(int fd, void *buffer, size_t length) {
     char *cursor = buffer;
@@ -318,8 +321,9 @@ int main(void) {
     }
     seccomp_program.len = (unsigned short)(config.bpf_len / sizeof(struct sock_filter));
     seccomp_program.filter = filter;
-    result_buffer = malloc((size_t)config.max_result_bytes + 1);
-    if (result_buffer == NULL) {
+    size_t result_capacity = (size_t)config.max_result_bytes + 1;
+    result_buffer = mmap(NULL, result_capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (result_buffer == MAP_FAILED || madvise(result_buffer, result_capacity, MADV_DONTFORK) != 0) {
         send_ready(1, "cannot allocate the result buffer");
         return 2;
     }

@@ -54,6 +54,19 @@ final class ZygotePoolTests: XCTestCase {
         XCTAssertNotEqual(pool.zygotePIDs.first, victim)
     }
 
+    /// The zygote reads a child's result into a buffer of its own; children must not inherit what one large
+    /// result left resident there (each later fork would copy it). A child's peak RSS counts inherited pages.
+    func testALargeResultDoesNotEnlargeLaterChildren() throws {
+        let pool = try ZygotePool(policyNamed: "default", size: 1)
+        defer { pool.shutdown() }
+        let trivial = SandboxJob(program: "def f():\n    return 1\n", calls: [""])
+        let before = (0..<5).map { _ in pool.run(trivial).maxResidentKilobytes }.min()!
+        let flood = pool.run(SandboxJob(program: "\(RedTeamTests.posix)\ndef f():\n    P('posix').write(3, b'x' * 10 ** 7)\n", calls: [""]))
+        XCTAssertEqual(flood.status, .resultTooLarge)
+        let after = (0..<5).map { _ in pool.run(trivial).maxResidentKilobytes }.min()!
+        XCTAssertLessThan(after - before, 1024, "children grew from \(before) kB to \(after) kB")
+    }
+
     func testCPULimitIsEnforcedSeparatelyFromTheWallClock() throws {
         var policy = try PolicyLocator.load("default")
         policy.cpuSeconds = 1
