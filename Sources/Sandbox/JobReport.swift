@@ -17,7 +17,8 @@ enum JobReport {
             guard let status = value["status"]?.string, case let .list(calls)? = value["calls"],
                   let stdout = value["stdout"]?.string, let stderr = value["stderr"]?.string,
                   case let .bool(truncated)? = value["truncated"] else { return nil }
-            (self.status, self.calls, self.stdout, self.stderr, self.truncated) = (status, calls, stdout, stderr, truncated)
+            (self.status, self.calls, self.truncated) = (status, calls, truncated)
+            (self.stdout, self.stderr) = (stdout, stderr)
             if let error = value["error"] {
                 guard let exception = Self.exception(error) else { return nil }
                 self.error = exception
