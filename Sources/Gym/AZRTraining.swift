@@ -42,7 +42,7 @@ public final class AZRTraining {
         } else {
             throw TrainingRun.RunError.notARun(run.directory.path, DefaultModel.missing)
         }
-        reporter?.note("loading \(modelPath)")
+        reporter?.note("loading \(modelPath); BLAS: \(BLASKernel.summary)")
         let file = try GGUFFile(path: modelPath)
         tokenizerSource = file
         let model = LlamaModel(parameters: try LlamaParameters(gguf: file))
