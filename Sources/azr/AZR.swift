@@ -8,10 +8,11 @@ struct AZR: ParsableCommand {
         commandName: "azr",
         abstract: "AZR Gym: zero-data self-play training of code reasoners.",
         subcommands: [TrainCommand.self, EvalCommand.self, ReportCommand.self, ExperimentCommand.self, GenerateCommand.self, BufferCommand.self,
-                      SandboxCommand.self, BenchCommand.self])
+                      SandboxCommand.self, BenchCommand.self, ModelCommand.self])
 
     /// Every error leaves as one line: usage problems and parse errors with status 2, the rest with 1.
     static func main() {
+        KernelSelection.apply()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -24,13 +24,13 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Proposal rounds for the held-out set (each asks for up to proposals_per_type tasks per type).") var heldOutRounds = 3
     @Option(help: "CRUXEval problems per direction (0 skips CRUXEval).") var cruxeval = 50
     @Option(help: "CRUXEval file.") var cruxevalFile = "../shared/datasets/cruxeval.jsonl.gz"
-    @Option(help: "A llama or qwen2 GGUF file (default: the installed SmolLM2-135M-Instruct).") var model: String?
+    @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: the installed SmolLM2-135M-Instruct.") var model: String?
     @Option(help: "Seed of the training run; the held-out set uses seed + 1000.") var seed: UInt64 = 0
 
     func run() throws {
         guard var config = TrainingConfig.preset(preset) else { throw CLIError.usage("unknown preset \"\(preset)\"") }
         config.seed = seed
-        if let model { config.model = URL(fileURLWithPath: model).standardizedFileURL.path }
+        if let model { config.model = URL(fileURLWithPath: try ModelLocation.resolve(model)).standardizedFileURL.path }
         let runName = name ?? "experiment-\(TrainCommand.timestamp())"
         let folder = URL(fileURLWithPath: runs)
         let reporter = TrainingProgress(mode: .live, steps: config.steps)

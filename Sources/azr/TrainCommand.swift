@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run name: the run goes to RUNS/NAME (default: PRESET-DATE-TIME).") var name: String?
     @Option(help: "Folder that holds the runs.") var runs = "runs"
     @Option(help: "Continue the run in this folder.") var resume: String?
-    @Option(help: "A llama or qwen2 GGUF file (default: the installed SmolLM2-135M-Instruct).") var model: String?
+    @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: the installed SmolLM2-135M-Instruct.") var model: String?
     @Option(help: "Start the buffers from this folder's NAME.jsonl files (e.g. examples/buffers or another run's buffers/).")
     var seedBuffers: String?
     @Option(help: "Steps to train.") var steps: Int?
@@ -78,7 +78,7 @@ struct TrainCommand: ParsableCommand {
     func resolveConfig() throws -> TrainingConfig {
         guard var resolved = TrainingConfig.preset(preset) else { throw CLIError.usage("unknown preset \"\(preset)\" (smoke, cpu or paper)") }
         if let config { resolved = try TrainingConfig.load(config, over: resolved) }
-        if let model { resolved.model = model }
+        if let model { resolved.model = try ModelLocation.resolve(model) }
         if let seedBuffers { resolved.seedBuffers = seedBuffers }
         if let steps { resolved.steps = steps }
         if let seed { resolved.seed = seed }
