@@ -30,7 +30,7 @@ public final class ModelPolicy: Policy {
     public var template: PromptTemplate
     public var maxPromptTokens: Int
     public var maxNewTokens: Int
-    /// Sequences sampled together (bounded by the KV caches' memory).
+    /// Sequences decoded together (bounded by the KV caches' memory); a finished one's slot is refilled at once.
     public var batchSize: Int
     public var topP: Float
     /// Seeds every call's sampling; `callIndex` advances with each call, so a run reproduces from (seed, calls).
@@ -82,28 +82,31 @@ public final class ModelPolicy: Policy {
         let started = Date()
         for temperature in byTemperature.keys.sorted() {
             let indices = byTemperature[temperature]!
-            for start in stride(from: 0, to: indices.count, by: batchSize) {
-                let chunk = Array(indices[start..<min(start + batchSize, indices.count)])
-                let base = doneBefore
-                // Each request's stream depends on the run seed, the call and its own position only.
-                let chunkSeed = seed &* 0x9E37_79B9_7F4A_7C15 &+ call &* 0x1_0000_0001 &+ UInt64(chunk[0]) &* 7919
-                let generated = try model.generate(
-                    prompts: chunk.map { prompts[$0] }, maxTokens: maxNewTokens, temperature: Float(temperature), topP: topP,
-                    seed: chunkSeed, stop: stopToken,
-                    stopWhen: { [closingTokens, tokenizer] _, tokens in
-                        guard let last = tokens.last, closingTokens.contains(last) else { return false }
-                        return tokenizer.decode(Array(tokens.suffix(6))).contains("</answer>")
-                    },
-                    progress: { [onTokens] done in onTokens?(base + done, budget) })
-                for (offset, index) in chunk.enumerated() {
-                    let sequence = generated[offset]
-                    let text = tokenizer.decode(sequence.tokens.filter { $0 != stopToken })
-                    // The end-of-turn token is part of what was sampled, so it stays in the trace.
-                    results[index] = PolicyCompletion(text: text, trace: CompletionTrace(
-                        promptTokens: prompts[index], completionTokens: sequence.tokens,
-                        logProbabilities: sequence.logProbabilities))
-                    doneBefore += sequence.tokens.count
-                }
+            // Each request's stream depends on the run seed, the call and its position only (the seeds the earlier
+            // fixed batches of `batchSize` gave, so runs keep their samples).
+            let seeds = indices.indices.map { position -> UInt64 in
+                let chunkStart = position - position % batchSize
+                let chunkSeed = seed &* 0x9E37_79B9_7F4A_7C15 &+ call &* 0x1_0000_0001 &+ UInt64(indices[chunkStart]) &* 7919
+                return chunkSeed &+ UInt64(position - chunkStart)
+            }
+            let base = doneBefore
+            // Continuous batching: `batchSize` sequences decode at once, a finished one's slot goes to the next request.
+            let generated = try model.generate(
+                prompts: indices.map { prompts[$0] }, maxTokens: maxNewTokens, temperature: Float(temperature), topP: topP,
+                seeds: seeds, slots: batchSize, stop: stopToken,
+                stopWhen: { [closingTokens, tokenizer] _, tokens in
+                    guard let last = tokens.last, closingTokens.contains(last) else { return false }
+                    return tokenizer.decode(Array(tokens.suffix(6))).contains("</answer>")
+                },
+                progress: { [onTokens] done in onTokens?(base + done, budget) })
+            for (offset, index) in indices.enumerated() {
+                let sequence = generated[offset]
+                let text = tokenizer.decode(sequence.tokens.filter { $0 != stopToken })
+                // The end-of-turn token is part of what was sampled, so it stays in the trace.
+                results[index] = PolicyCompletion(text: text, trace: CompletionTrace(
+                    promptTokens: prompts[index], completionTokens: sequence.tokens,
+                    logProbabilities: sequence.logProbabilities))
+                doneBefore += sequence.tokens.count
             }
         }
         generatedTokens += doneBefore

@@ -7,50 +7,107 @@ public struct GeneratedSequence: Sendable {
 }
 
 extension LlamaModel {
-    /// Samples continuations for many prompts of different lengths at once. The prompts are prefilled as one
-    /// batch, then each decoding step runs the projections for every unfinished sequence as one GEMM.
-    /// Sequence i samples from its own generator (seed + i), so its result does not depend on the others.
+    /// Samples continuations for many prompts at once, with continuous batching: at most `slots` sequences decode
+    /// together (all of them by default), and a finished sequence's slot goes to the next waiting prompt at once.
+    /// Identical prompts are prefilled once and their samples share the prompt's keys and values (`KVCache`'s
+    /// prefix). Each decoding step runs the projections for every active sequence as one GEMM.
+    /// Sequence i samples from its own generator (`seeds[i]`, or seed + i), so its result does not depend on the
+    /// others or on the schedule.
     ///
     /// `stopWhen(index, tokens)` is asked after every token of prompt `index` whether that sequence is done (for
     /// stop strings); `progress(tokens)` hears the running total of generated tokens after every decode step.
     public func generate(prompts: [[Int32]], maxTokens: Int, temperature: Float, topP: Float = 1, seed: UInt64 = 0,
-                         stop: Int32? = nil, stopWhen: ((Int, [Int32]) -> Bool)? = nil,
+                         seeds: [UInt64]? = nil, slots: Int? = nil, stop: Int32? = nil,
+                         stopWhen: ((Int, [Int32]) -> Bool)? = nil,
                          progress: ((Int) -> Void)? = nil) throws -> [GeneratedSequence] {
         guard !prompts.isEmpty else { return [] }
-        let caches = prompts.map { KVCache(config: config, capacity: $0.count + maxTokens) }
-        var samplers = prompts.indices.map { Sampler(temperature: temperature, topP: topP, seed: seed &+ UInt64($0)) }
+        precondition(seeds == nil || seeds!.count == prompts.count, "one seed per prompt")
+        precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs a token")
+        let slots = max(1, slots ?? prompts.count)
+        var samplers = prompts.indices.map { Sampler(temperature: temperature, topP: topP, seed: seeds?[$0] ?? seed &+ UInt64($0)) }
         var results = prompts.map { _ in GeneratedSequence(tokens: [], logProbabilities: []) }
         let buffers = ForwardBuffers()
         let V = config.vocabulary
-        try forward(batch: prompts, caches: caches, buffers: buffers)
-        var active = Array(prompts.indices)
-        var drawn = [(Int32, Float)](repeating: (0, 0), count: prompts.count)
+        // One shared prefill per distinct prompt, kept while any of its samples still waits or runs.
+        var prefillOf: [[Int32]: Int] = [:]
+        var prefills: [(prompt: [Int32], cache: KVCache, logits: [Float], users: Int)] = []
+        var prefillIndex = [Int](repeating: 0, count: prompts.count)
+        for (index, prompt) in prompts.enumerated() {
+            if let known = prefillOf[prompt] {
+                prefillIndex[index] = known
+                prefills[known].users += 1
+            } else {
+                prefillOf[prompt] = prefills.count
+                prefillIndex[index] = prefills.count
+                prefills.append((prompt, KVCache(config: config, capacity: prompt.count), [], 1))
+            }
+        }
+        var waiting = prompts.indices.makeIterator()
+        var nextWaiting = waiting.next()
+        var caches = [KVCache?](repeating: nil, count: prompts.count)
+        var active: [Int] = [], feed: [Int32] = []
         var total = 0
-        for _ in 0..<maxTokens where !active.isEmpty {
-            var next: [Int32] = []
-            var stillActive: [Int] = []
+
+        /// Records a drawn token; true while the sequence goes on.
+        func record(_ index: Int, _ drawn: (Int32, Float)) -> Bool {
+            results[index].tokens.append(drawn.0)
+            results[index].logProbabilities.append(drawn.1)
+            total += 1
+            let goesOn = drawn.0 != stop && results[index].tokens.count < maxTokens && !(stopWhen?(index, results[index].tokens) ?? false)
+            if !goesOn {
+                caches[index] = nil
+                let shared = prefillIndex[index]
+                prefills[shared].users -= 1
+                if prefills[shared].users == 0 { prefills[shared] = ([], KVCache(config: config, capacity: 0), [], 0) } // frees its keys and values
+            }
+            return goesOn
+        }
+
+        while true {
+            // Admit waiting prompts into free slots: prefill the new distinct prompts together, then draw each
+            // admitted sample's first token from its prompt's last logits.
+            var admitted: [Int] = []
+            while active.count + admitted.count < slots, let index = nextWaiting {
+                admitted.append(index)
+                nextWaiting = waiting.next()
+            }
+            let unprefilled = Array(Set(admitted.map { prefillIndex[$0] }.filter { prefills[$0].logits.isEmpty })).sorted()
+            if !unprefilled.isEmpty {
+                try forward(batch: unprefilled.map { prefills[$0].prompt }, caches: unprefilled.map { prefills[$0].cache }, buffers: buffers)
+                for (row, shared) in unprefilled.enumerated() {
+                    prefills[shared].logits = Array(UnsafeBufferPointer(start: buffers.logits + row * V, count: V))
+                }
+            }
+            for index in admitted {
+                let shared = prefills[prefillIndex[index]]
+                caches[index] = KVCache(config: config, capacity: prompts[index].count + maxTokens, prefix: shared.cache)
+                let drawn = shared.logits.withUnsafeBufferPointer { samplers[index].draw($0) }
+                if record(index, drawn) {
+                    active.append(index)
+                    feed.append(drawn.0)
+                }
+            }
+            if !admitted.isEmpty { progress?(total) }
+            if active.isEmpty {
+                if nextWaiting == nil { break }
+                continue
+            }
+            try forward(batch: feed.map { [$0] }, caches: active.map { caches[$0]! }, buffers: buffers)
+            var drawn = [(Int32, Float)](repeating: (0, 0), count: active.count)
             samplers.withUnsafeMutableBufferPointer { samplers in
                 drawn.withUnsafeMutableBufferPointer { drawn in
                     Self.parallelRows(active.count, threads: threads) { row in
-                        let logits = UnsafeBufferPointer(start: buffers.logits + row * V, count: V)
-                        drawn[row] = samplers[active[row]].draw(logits)
+                        drawn[row] = samplers[active[row]].draw(UnsafeBufferPointer(start: buffers.logits + row * V, count: V))
                     }
                 }
             }
-            for (row, index) in active.enumerated() {
-                let (token, logProbability) = drawn[row]
-                results[index].tokens.append(token)
-                results[index].logProbabilities.append(logProbability)
-                total += 1
-                if token != stop, results[index].tokens.count < maxTokens, !(stopWhen?(index, results[index].tokens) ?? false) {
-                    stillActive.append(index)
-                    next.append(token)
-                }
+            var stillActive: [Int] = [], nextFeed: [Int32] = []
+            for (row, index) in active.enumerated() where record(index, drawn[row]) {
+                stillActive.append(index)
+                nextFeed.append(drawn[row].0)
             }
-            active = stillActive
+            (active, feed) = (stillActive, nextFeed)
             progress?(total)
-            if active.isEmpty { break }
-            try forward(batch: next.map { [$0] }, caches: active.map { caches[$0] }, buffers: buffers)
         }
         return results
     }
@@ -70,7 +127,7 @@ extension LlamaModel {
 
 /// Scratch for `forward(batch:)`, kept across calls so decoding allocates nothing per token; grows on demand.
 public final class ForwardBuffers {
-    private(set) var x, h, q, k, v, attention, gate, up, logits: UnsafeMutablePointer<Float>
+    private(set) var x, h, q, k, v, attention, gate, up, logits, transposed: UnsafeMutablePointer<Float>
     private var scoreBlocks: UnsafeMutablePointer<Float>
     private var storage: UnsafeMutableBufferPointer<Float>
     private var capacity = (rows: 0, outputRows: 0, scores: 0, workers: 0)
@@ -78,7 +135,7 @@ public final class ForwardBuffers {
     public init() {
         storage = .allocate(capacity: 1)
         let base = storage.baseAddress!
-        (x, h, q, k, v, attention, gate, up, logits, scoreBlocks) = (base, base, base, base, base, base, base, base, base, base)
+        (x, h, q, k, v, attention, gate, up, logits, transposed, scoreBlocks) = (base, base, base, base, base, base, base, base, base, base, base)
     }
 
     deinit { storage.deallocate() }
@@ -92,7 +149,9 @@ public final class ForwardBuffers {
         capacity = (max(rows, capacity.rows), max(outputRows, capacity.outputRows), max(scores, capacity.scores), max(workers, capacity.workers))
         let d = c.dimension, kv = c.kvDimension, hidden = c.hiddenDimension, n = capacity.rows
         storage.deallocate()
-        storage = .allocate(capacity: n * (4 * d + 2 * kv + 2 * hidden) + capacity.outputRows * c.vocabulary + capacity.workers * capacity.scores)
+        let transposedRows = min(n, LlamaModel.transposedProductRows)
+        storage = .allocate(capacity: n * (4 * d + 2 * kv + 2 * hidden) + transposedRows * max(d, hidden)
+                                      + capacity.outputRows * c.vocabulary + capacity.workers * capacity.scores)
         var next = storage.baseAddress!
         func take(_ count: Int) -> UnsafeMutablePointer<Float> {
             defer { next += count }
@@ -106,6 +165,7 @@ public final class ForwardBuffers {
         v = take(n * kv)
         gate = take(n * hidden)
         up = take(n * hidden)
+        transposed = take(transposedRows * max(d, hidden))
         logits = take(capacity.outputRows * c.vocabulary)
         scoreBlocks = take(capacity.workers * capacity.scores)
     }

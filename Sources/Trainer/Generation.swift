@@ -19,12 +19,14 @@ extension LlamaModel {
         return (tokens, logProbabilities)
     }
 
-    /// log p(tokens[t+1] | tokens[...t]) for every position, by the inference path (no activations kept).
-    public func logProbabilities(of tokens: [Int32]) throws -> [Float] {
-        let vocabulary = config.vocabulary
-        let logits = try forward(tokens, cache: KVCache(config: config, capacity: tokens.count), lastOnly: false)
-        return (0..<tokens.count - 1).map { t in
-            logits[t * vocabulary + Int(tokens[t + 1])] - Kernels.logSumExp(logits[t * vocabulary..<(t + 1) * vocabulary])
-        }
+    /// log p(tokens[t+1] | tokens[...t]) for positions t = `from` ..< tokens.count − 1, by the inference path (no
+    /// activations kept; the vocabulary projection runs only for those positions, a chunk of rows at a time).
+    public func logProbabilities(of tokens: [Int32], from first: Int = 0) throws -> [Float] {
+        precondition(first >= 0 && first < tokens.count - 1, "at least one position")
+        let buffers = ForwardBuffers()
+        try forward(batch: [tokens], caches: [KVCache(config: config, capacity: tokens.count)], buffers: buffers, output: .hiddenStates)
+        let p = parameters, d = config.dimension
+        return OutputLoss.logProbabilities(hidden: buffers.h + first * d, targets: tokens[(first + 1)...], weight: p[p.output ?? p.embedding],
+                                           vocabulary: config.vocabulary, dimension: d)
     }
 }

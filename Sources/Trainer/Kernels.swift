@@ -52,6 +52,21 @@ enum Kernels {
                      x, Int32(inputs), w, Int32(inputs), accumulate ? 1 : 0, y, Int32(outputs))
     }
 
+    /// y (columns × rows) (+)= xᵀ for x (rows × columns), in cache-sized tiles.
+    static func transpose(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        let tile = 32
+        for rowBlock in stride(from: 0, to: rows, by: tile) {
+            for columnBlock in stride(from: 0, to: columns, by: tile) {
+                for column in columnBlock..<min(columnBlock + tile, columns) {
+                    let target = y + column * rows
+                    for row in rowBlock..<min(rowBlock + tile, rows) {
+                        if accumulate { target[row] += x[row * columns + column] } else { target[row] = x[row * columns + column] }
+                    }
+                }
+            }
+        }
+    }
+
     /// Σ a[i]·b[i]. The compiler will not reorder a float sum, so a plain loop runs one dependent add per
     /// element; two SIMD8 accumulators keep the FMA units busy.
     @inline(__always)
@@ -126,27 +141,20 @@ enum Kernels {
         }
     }
 
-    /// log Σ exp(row), shifted by the maximum and summed in double precision.
+    /// log Σ exp(row), shifted by the maximum (SIMD exp, sums in SIMD lanes).
     static func logSumExp(_ row: UnsafeBufferPointer<Float>) -> Float {
-        var maximum = -Float.infinity
-        for value in row { maximum = max(maximum, value) }
-        var sum = 0.0
-        for value in row { sum += Double(expf(value - maximum)) }
-        return Float(log(sum)) + maximum
+        guard let base = row.baseAddress, !row.isEmpty else { return -.infinity }
+        let maximum = VectorExp.maximum(base, count: row.count)
+        guard maximum.isFinite else { return maximum }
+        return log(VectorExp.sumExp(base, count: row.count, shift: maximum)) + maximum
     }
 
-    /// log Σ exp(row) and the entropy −Σ p·log p of softmax(row), in two passes.
+    /// log Σ exp(row) and the entropy −Σ p·log p of softmax(row).
     static func logSumExpAndEntropy(_ row: UnsafePointer<Float>, count: Int) -> (Float, Float) {
-        var maximum = -Float.infinity
-        for i in 0..<count { maximum = max(maximum, row[i]) }
-        var sum = 0.0, weighted = 0.0
-        for i in 0..<count {
-            let shifted = row[i] - maximum, e = expf(shifted)
-            sum += Double(e)
-            weighted += Double(e * shifted)
-        }
+        let maximum = VectorExp.maximum(row, count: count)
+        let (sum, weighted) = VectorExp.sumExpAndWeighted(row, count: count, shift: maximum)
         let logSum = log(sum)
-        return (Float(logSum) + maximum, Float(logSum - weighted / sum))
+        return (logSum + maximum, logSum - weighted / sum)
     }
 
     static func logSumExp(_ row: ArraySlice<Float>) -> Float {
@@ -154,15 +162,9 @@ enum Kernels {
     }
 
     static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var maximum = -Float.infinity
-        for i in 0..<count { maximum = max(maximum, x[i]) }
-        var sum: Float = 0
-        for i in 0..<count {
-            x[i] = expf(x[i] - maximum)
-            sum += x[i]
-        }
-        let inverse = 1 / sum
-        for i in 0..<count { x[i] *= inverse }
+        let maximum = VectorExp.maximum(x, count: count)
+        let sum = VectorExp.sumExp(x, count: count, shift: maximum)
+        VectorExp.expInPlace(x, count: count, shift: maximum, scale: 1 / sum)
     }
 
     /// gate = silu(gate) · up, in place.

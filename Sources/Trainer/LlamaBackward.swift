@@ -23,26 +23,13 @@ public final class LlamaGradients {
     }
 }
 
-/// How much the objective weighs each scored position's log-probability and entropy. Chosen after the forward
-/// pass, from the current log-probabilities (PPO's ratio and a KL estimate need them).
-public struct TokenWeights {
-    public var logProbability: [Float]
-    /// nil: no entropy term.
-    public var entropy: [Float]?
-
-    public init(logProbability: [Float], entropy: [Float]? = nil) {
-        self.logProbability = logProbability
-        self.entropy = entropy
-    }
-}
-
 /// What one sequence's training pass measured.
 public struct SequenceGradient {
     /// J = Σₜ cₜ·log pₜ + Σₜ eₜ·Hₜ over the scored positions.
     public var objective: Double
     /// log p(tokens[t+1] | tokens[...t]) for each scored position t.
     public var logProbabilities: [Float]
-    /// The entropy of each scored position's next-token distribution (computed only when weighted).
+    /// The entropy of each scored position's next-token distribution (only when some position weighs it).
     public var entropies: [Float]
 }
 
@@ -52,204 +39,114 @@ extension LlamaModel {
     public func accumulateGradient(tokens: [Int32], coefficients: [Float], into gradients: LlamaGradients) throws
         -> (objective: Double, logProbabilities: [Float]) {
         precondition(coefficients.count == tokens.count - 1, "one coefficient per predicted token")
-        let result = try accumulateGradient(tokens: tokens, scoredFrom: 0, into: gradients) { _ in TokenWeights(logProbability: coefficients) }
+        let result = try accumulateGradient(tokens: tokens, scoredFrom: 0, into: gradients) { r, _ in TokenWeight(logProbability: coefficients[r]) }
         return (result.objective, result.logProbabilities)
     }
 
-    /// The training pass: forward keeping activations in `workspace`, then `weights` chooses each scored
-    /// position's weights from the current log-probabilities (positions `scoredFrom ..< tokens.count − 1`;
-    /// the output projection runs only for them), then the backward pass adds dJ/dθ to `gradients`.
+    /// The training pass over one sequence: the forward pass keeping what `workspace` keeps, then for each scored
+    /// position (`scoredFrom ..< tokens.count − 1`, in order) `weight(index, log p)` chooses its weights from its
+    /// current log-probability, and the backward pass adds dJ/dθ to `gradients`. The output projection runs
+    /// only for scored positions, a chunk of rows at a time.
     public func accumulateGradient(tokens: [Int32], scoredFrom: Int, workspace: TrainingWorkspace? = nil,
                                    into gradients: LlamaGradients,
-                                   weights: ([Float]) throws -> TokenWeights) throws -> SequenceGradient {
+                                   weight: (Int, Float) throws -> TokenWeight) throws -> SequenceGradient {
         let c = config, p = parameters
-        let T = tokens.count, d = c.dimension, kv = c.kvDimension, hd = c.headDimension, hidden = c.hiddenDimension
-        let V = c.vocabulary, heads = c.heads, group = c.heads / c.kvHeads
+        let T = tokens.count, d = c.dimension
         precondition(scoredFrom >= 0 && scoredFrom < T - 1, "at least one scored position")
-        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= V }) { throw ModelError.badToken(bad) }
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabulary }) { throw ModelError.badToken(bad) }
         let w = (workspace?.capacity ?? 0) >= T ? workspace! : TrainingWorkspace(config: c, capacity: T)
-        let scale = 1 / Float(hd).squareRoot()
-        let scored = T - 1 - scoredFrom
 
-        // Forward, keeping what the backward pass needs.
-        for (t, token) in tokens.enumerated() {
-            (w.layers[0].input + t * d).update(from: p[p.embedding + Int(token) * d], count: d)
+        Embedding.forward(tokens, table: p[p.embedding], into: w.layers[0].input, dimension: d)
+        for index in 0..<c.layers {
+            layerForward(index, workspace: w, rows: T, writesOutput: true)
         }
-        for (index, layer) in p.layers.enumerated() {
-            let a = w.layers[index]
-            Kernels.rmsNorm(a.input, p[layer.attentionNorm], a.normed1, rows: T, dimension: d, epsilon: c.normEpsilon, inverseRMS: a.rms1)
-            Kernels.linear(a.normed1, p[layer.query], a.query, rows: T, inputs: d, outputs: d)
-            Kernels.linear(a.normed1, p[layer.key], a.key, rows: T, inputs: d, outputs: kv)
-            Kernels.linear(a.normed1, p[layer.value], a.value, rows: T, inputs: d, outputs: kv)
-            if let offset = layer.queryBias { Kernels.addBias(a.query, p[offset], rows: T, count: d) }
-            if let offset = layer.keyBias { Kernels.addBias(a.key, p[offset], rows: T, count: kv) }
-            if let offset = layer.valueBias { Kernels.addBias(a.value, p[offset], rows: T, count: kv) }
-            Kernels.rope(a.query, rows: T, heads: heads, firstPosition: 0, table: rope, style: c.ropeStyle)
-            Kernels.rope(a.key, rows: T, heads: c.kvHeads, firstPosition: 0, table: rope, style: c.ropeStyle)
-            // Per head, S = Q·Kᵀ and O = P·V as GEMMs over strided views (heads share K/V in groups).
-            for head in 0..<heads {
-                let kvHead = head / group
-                let P = a.probabilities + head * T * T
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hd), scale,
-                            a.query + head * hd, Int32(d), a.key + kvHead * hd, Int32(kv), 0, P, Int32(T))
-                for t in 0..<T {
-                    Kernels.softmax(P + t * T, count: t + 1)
-                    (P + t * T + t + 1).update(repeating: 0, count: T - t - 1)
-                }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), 1,
-                            P, Int32(T), a.value + kvHead * hd, Int32(kv), 0, a.attention + head * hd, Int32(d))
-            }
-            a.middle.update(from: a.input, count: T * d)
-            Kernels.linear(a.attention, p[layer.attentionOutput], a.middle, rows: T, inputs: d, outputs: d, accumulate: true)
-            Kernels.rmsNorm(a.middle, p[layer.feedForwardNorm], a.normed2, rows: T, dimension: d, epsilon: c.normEpsilon, inverseRMS: a.rms2)
-            Kernels.linear(a.normed2, p[layer.gate], a.gate, rows: T, inputs: d, outputs: hidden)
-            Kernels.linear(a.normed2, p[layer.up], a.up, rows: T, inputs: d, outputs: hidden)
-            a.activated.update(from: a.gate, count: T * hidden)
-            Kernels.swiglu(a.activated, a.up, count: T * hidden)
-            let next = index + 1 < c.layers ? w.layers[index + 1].input : w.output
-            next.update(from: a.middle, count: T * d)
-            Kernels.linear(a.activated, p[layer.down], next, rows: T, inputs: hidden, outputs: d, accumulate: true)
+        RMSNorm.forward(w.output, weight: p[p.outputNorm], into: w.finalNormed, inverseRMS: w.finalRMS, rows: T, dimension: d,
+                        epsilon: c.normEpsilon)
+        let outputWeights = p.output ?? p.embedding
+        // Rows that predict nothing (before `scoredFrom`, and the last) get no gradient from the loss.
+        w.dNormed.update(repeating: 0, count: scoredFrom * d)
+        (w.dNormed + (T - 1) * d).update(repeating: 0, count: d)
+        let loss = try OutputLoss.forwardBackward(
+            hidden: w.finalNormed + scoredFrom * d, targets: tokens[(scoredFrom + 1)...], weight: p[outputWeights],
+            weightGradient: gradients[outputWeights], hiddenGradient: w.dNormed + scoredFrom * d, vocabulary: c.vocabulary,
+            dimension: d, scratch: w.logitScratch, weights: weight)
+        RMSNorm.backward(w.dNormed, x: w.output, inverseRMS: w.finalRMS, weight: p[p.outputNorm],
+                         weightGradient: gradients[p.outputNorm], into: w.dx, accumulate: false, rows: T, dimension: d)
+        for index in (0..<c.layers).reversed() {
+            if w.recomputesLayers { layerForward(index, workspace: w, rows: T, writesOutput: false) }
+            layerBackward(index, workspace: w, gradients: gradients, rows: T)
         }
-        Kernels.rmsNorm(w.output, p[p.outputNorm], w.finalNormed, rows: T, dimension: d, epsilon: c.normEpsilon, inverseRMS: w.finalRMS)
-        let outputWeights = p[p.output ?? p.embedding]
-        let scoredNormed = w.finalNormed + scoredFrom * d
-        Kernels.linear(scoredNormed, outputWeights, w.logits, rows: scored, inputs: d, outputs: V)
-
-        // Log-softmax of each scored row, then the weights, then d J / d logits in place:
-        // c·(onehot − p) − e·p·(log p + H).
-        var logNormalizers = [Float](repeating: 0, count: scored)
-        var logProbabilities = [Float](repeating: 0, count: scored)
-        var entropies = [Float](repeating: 0, count: scored)
-        for r in 0..<scored {
-            let row = w.logits + r * V
-            (logNormalizers[r], entropies[r]) = Kernels.logSumExpAndEntropy(row, count: V)
-            logProbabilities[r] = row[Int(tokens[scoredFrom + r + 1])] - logNormalizers[r]
-        }
-        let chosen = try weights(logProbabilities)
-        precondition(chosen.logProbability.count == scored && (chosen.entropy?.count ?? scored) == scored, "one weight per scored position")
-        var objective = 0.0
-        for r in 0..<scored {
-            let row = w.logits + r * V
-            let weight = chosen.logProbability[r], entropyWeight = chosen.entropy?[r] ?? 0
-            let logZ = logNormalizers[r], H = entropies[r]
-            objective += Double(weight) * Double(logProbabilities[r]) + Double(entropyWeight) * Double(H)
-            if entropyWeight == 0 {
-                for i in 0..<V { row[i] = -weight * expf(row[i] - logZ) }
-            } else {
-                for i in 0..<V {
-                    let logP = row[i] - logZ, probability = expf(logP)
-                    row[i] = -weight * probability - entropyWeight * probability * (logP + H)
-                }
-            }
-            row[Int(tokens[scoredFrom + r + 1])] += weight
-        }
-
-        // Output projection (tied: the gradient goes to the embedding too).
-        w.dNormed.update(repeating: 0, count: T * d)
-        backLinear(w.logits, outputWeights, into: w.dNormed + scoredFrom * d, rows: scored, inputs: d, outputs: V, accumulate: false)
-        weightGradient(w.logits, scoredNormed, into: gradients[p.output ?? p.embedding], rows: scored, inputs: d, outputs: V)
-        rmsBackward(w.dNormed, input: w.output, rms: w.finalRMS, weight: p[p.outputNorm], weightGradient: gradients[p.outputNorm],
-                    into: w.dx, accumulate: false, rows: T, dimension: d)
-
-        for (index, layer) in p.layers.enumerated().reversed() {
-            let a = w.layers[index]
-            // Feed-forward.
-            backLinear(w.dx, p[layer.down], into: w.dActivated, rows: T, inputs: hidden, outputs: d, accumulate: false)
-            weightGradient(w.dx, a.activated, into: gradients[layer.down], rows: T, inputs: hidden, outputs: d)
-            for i in 0..<T * hidden {
-                let g = a.gate[i], sigmoid = 1 / (1 + expf(-g)), upstream = w.dActivated[i]
-                w.dUp[i] = upstream * g * sigmoid
-                w.dGate[i] = upstream * a.up[i] * sigmoid * (1 + g * (1 - sigmoid))
-            }
-            backLinear(w.dGate, p[layer.gate], into: w.dNormed, rows: T, inputs: d, outputs: hidden, accumulate: false)
-            backLinear(w.dUp, p[layer.up], into: w.dNormed, rows: T, inputs: d, outputs: hidden, accumulate: true)
-            weightGradient(w.dGate, a.normed2, into: gradients[layer.gate], rows: T, inputs: d, outputs: hidden)
-            weightGradient(w.dUp, a.normed2, into: gradients[layer.up], rows: T, inputs: d, outputs: hidden)
-            rmsBackward(w.dNormed, input: a.middle, rms: a.rms2, weight: p[layer.feedForwardNorm],
-                        weightGradient: gradients[layer.feedForwardNorm], into: w.dx, accumulate: true, rows: T, dimension: d)
-
-            // Attention.
-            backLinear(w.dx, p[layer.attentionOutput], into: w.dAttention, rows: T, inputs: d, outputs: d, accumulate: false)
-            weightGradient(w.dx, a.attention, into: gradients[layer.attentionOutput], rows: T, inputs: d, outputs: d)
-            w.dKey.update(repeating: 0, count: T * kv)
-            w.dValue.update(repeating: 0, count: T * kv)
-            // Per head: dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dQ = dS·K·scale, dK += dSᵀ·Q·scale.
-            let dS = w.dScores
-            for head in 0..<heads {
-                let kvHead = head / group
-                let P = a.probabilities + head * T * T
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hd), 1,
-                            w.dAttention + head * hd, Int32(d), a.value + kvHead * hd, Int32(kv), 0, dS, Int32(T))
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), 1,
-                            P, Int32(T), w.dAttention + head * hd, Int32(d), 1, w.dValue + kvHead * hd, Int32(kv))
-                for t in 0..<T {
-                    let pRow = P + t * T, dRow = dS + t * T
-                    let weighted = Kernels.dot(pRow, dRow, count: t + 1)
-                    for s in 0...t { dRow[s] = pRow[s] * (dRow[s] - weighted) }
-                    (dRow + t + 1).update(repeating: 0, count: T - t - 1)
-                }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), scale,
-                            dS, Int32(T), a.key + kvHead * hd, Int32(kv), 0, w.dQuery + head * hd, Int32(d))
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), scale,
-                            dS, Int32(T), a.query + head * hd, Int32(d), 1, w.dKey + kvHead * hd, Int32(kv))
-            }
-            // RoPE is a rotation: its backward rotates the gradient by the opposite angle.
-            Kernels.rope(w.dQuery, rows: T, heads: heads, firstPosition: 0, table: rope, style: c.ropeStyle, inverse: true)
-            Kernels.rope(w.dKey, rows: T, heads: c.kvHeads, firstPosition: 0, table: rope, style: c.ropeStyle, inverse: true)
-            if let offset = layer.queryBias { Kernels.sumRows(w.dQuery, into: gradients[offset], rows: T, count: d) }
-            if let offset = layer.keyBias { Kernels.sumRows(w.dKey, into: gradients[offset], rows: T, count: kv) }
-            if let offset = layer.valueBias { Kernels.sumRows(w.dValue, into: gradients[offset], rows: T, count: kv) }
-            backLinear(w.dQuery, p[layer.query], into: w.dNormed, rows: T, inputs: d, outputs: d, accumulate: false)
-            backLinear(w.dKey, p[layer.key], into: w.dNormed, rows: T, inputs: d, outputs: kv, accumulate: true)
-            backLinear(w.dValue, p[layer.value], into: w.dNormed, rows: T, inputs: d, outputs: kv, accumulate: true)
-            weightGradient(w.dQuery, a.normed1, into: gradients[layer.query], rows: T, inputs: d, outputs: d)
-            weightGradient(w.dKey, a.normed1, into: gradients[layer.key], rows: T, inputs: d, outputs: kv)
-            weightGradient(w.dValue, a.normed1, into: gradients[layer.value], rows: T, inputs: d, outputs: kv)
-            rmsBackward(w.dNormed, input: a.input, rms: a.rms1, weight: p[layer.attentionNorm],
-                        weightGradient: gradients[layer.attentionNorm], into: w.dx, accumulate: true, rows: T, dimension: d)
-        }
-        for (t, token) in tokens.enumerated() {
-            let row = gradients[p.embedding + Int(token) * d], source = w.dx + t * d
-            for i in 0..<d { row[i] += source[i] }
-        }
-        return SequenceGradient(objective: objective, logProbabilities: logProbabilities,
-                                entropies: chosen.entropy == nil ? [] : entropies)
+        Embedding.backward(w.dx, tokens: tokens, tableGradient: gradients[p.embedding], dimension: d)
+        return SequenceGradient(objective: loss.objective, logProbabilities: loss.logProbabilities, entropies: loss.entropies)
     }
 
-    // MARK: building blocks
-
-    /// dx (rows × inputs) (+)= dy (rows × outputs) · w (outputs × inputs).
-    private func backLinear(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
-                            rows: Int, inputs: Int, outputs: Int, accumulate: Bool) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(inputs), Int32(outputs), 1,
-                    dy, Int32(outputs), w, Int32(inputs), accumulate ? 1 : 0, dx, Int32(inputs))
+    private var attentionShape: (Int) -> CausalAttention.Shape {
+        let c = config
+        return { rows in CausalAttention.Shape(rows: rows, heads: c.heads, kvHeads: c.kvHeads, headDimension: c.headDimension) }
     }
 
-    /// dw (outputs × inputs) += dyᵀ (outputs × rows) · x (rows × inputs).
-    private func weightGradient(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>,
-                                rows: Int, inputs: Int, outputs: Int) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(inputs), Int32(rows), 1,
-                    dy, Int32(outputs), x, Int32(inputs), 1, dw, Int32(inputs))
+    /// One decoder layer's forward pass, saving what its backward needs; `writesOutput` also writes the residual
+    /// stream after the layer (the next layer's input), which a recomputation before the backward does not need.
+    private func layerForward(_ index: Int, workspace w: TrainingWorkspace, rows T: Int, writesOutput: Bool) {
+        let c = config, p = parameters, layer = p.layers[index], a = w.layers[index]
+        let d = c.dimension, kv = c.kvDimension, hidden = c.hiddenDimension
+        RMSNorm.forward(a.input, weight: p[layer.attentionNorm], into: a.normed1, inverseRMS: a.rms1, rows: T, dimension: d, epsilon: c.normEpsilon)
+        Linear.forward(a.normed1, weight: p[layer.query], into: a.query, rows: T, inputs: d, outputs: d)
+        Linear.forward(a.normed1, weight: p[layer.key], into: a.key, rows: T, inputs: d, outputs: kv)
+        Linear.forward(a.normed1, weight: p[layer.value], into: a.value, rows: T, inputs: d, outputs: kv)
+        if let offset = layer.queryBias { Bias.forward(a.query, bias: p[offset], rows: T, count: d) }
+        if let offset = layer.keyBias { Bias.forward(a.key, bias: p[offset], rows: T, count: kv) }
+        if let offset = layer.valueBias { Bias.forward(a.value, bias: p[offset], rows: T, count: kv) }
+        Rope.forward(a.query, rows: T, heads: c.heads, firstPosition: 0, table: rope, style: c.ropeStyle)
+        Rope.forward(a.key, rows: T, heads: c.kvHeads, firstPosition: 0, table: rope, style: c.ropeStyle)
+        CausalAttention.forward(query: a.query, key: a.key, value: a.value, into: a.attention, logSumExp: a.logSumExp,
+                                shape: attentionShape(T), scratch: w.attentionScratch)
+        a.middle.update(from: a.input, count: T * d)
+        Linear.forward(a.attention, weight: p[layer.attentionOutput], into: a.middle, rows: T, inputs: d, outputs: d, accumulate: true)
+        RMSNorm.forward(a.middle, weight: p[layer.feedForwardNorm], into: a.normed2, inverseRMS: a.rms2, rows: T, dimension: d, epsilon: c.normEpsilon)
+        Linear.forward(a.normed2, weight: p[layer.gate], into: a.gate, rows: T, inputs: d, outputs: hidden)
+        Linear.forward(a.normed2, weight: p[layer.up], into: a.up, rows: T, inputs: d, outputs: hidden)
+        SwiGLU.forward(gate: a.gate, up: a.up, into: a.activated, count: T * hidden)
+        guard writesOutput else { return }
+        let next = index + 1 < c.layers ? w.layers[index + 1].input : w.output
+        next.update(from: a.middle, count: T * d)
+        Linear.forward(a.activated, weight: p[layer.down], into: next, rows: T, inputs: hidden, outputs: d, accumulate: true)
     }
 
-    /// y = x · r · w with r = (mean(x²) + ε)^(−½): dw += Σ dy·x·r, dx (+)= r·w·dy − x · r³/n · Σ(dy·w·x).
-    private func rmsBackward(_ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, rms: UnsafePointer<Float>,
-                             weight: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>,
-                             into dx: UnsafeMutablePointer<Float>, accumulate: Bool, rows: Int, dimension: Int) {
-        for row in 0..<rows {
-            let r = rms[row], base = row * dimension
-            let dyRow = dy + base, xRow = x + base, dxRow = dx + base
-            var dot: Float = 0
-            for i in 0..<dimension {
-                dot += dyRow[i] * weight[i] * xRow[i]
-                weightGradient[i] += dyRow[i] * xRow[i] * r
-            }
-            let coefficient = r * r * r / Float(dimension) * dot
-            if accumulate {
-                for i in 0..<dimension { dxRow[i] += r * weight[i] * dyRow[i] - xRow[i] * coefficient }
-            } else {
-                for i in 0..<dimension { dxRow[i] = r * weight[i] * dyRow[i] - xRow[i] * coefficient }
-            }
-        }
+    /// One decoder layer's backward pass: `w.dx` holds dJ/d(layer output) on entry and dJ/d(layer input) on exit.
+    private func layerBackward(_ index: Int, workspace w: TrainingWorkspace, gradients g: LlamaGradients, rows T: Int) {
+        let c = config, p = parameters, layer = p.layers[index], a = w.layers[index]
+        let d = c.dimension, kv = c.kvDimension, hidden = c.hiddenDimension
+        // Feed-forward: out = middle + down(swiglu(gate(n2), up(n2))), n2 = rms(middle).
+        Linear.backward(w.dx, x: a.activated, weight: p[layer.down], weightGradient: g[layer.down], into: w.dActivated,
+                        accumulate: false, rows: T, inputs: hidden, outputs: d)
+        SwiGLU.backward(w.dActivated, gate: a.gate, up: a.up, gateGradient: w.dGate, upGradient: w.dUp, count: T * hidden)
+        Linear.backward(w.dGate, x: a.normed2, weight: p[layer.gate], weightGradient: g[layer.gate], into: w.dNormed,
+                        accumulate: false, rows: T, inputs: d, outputs: hidden)
+        Linear.backward(w.dUp, x: a.normed2, weight: p[layer.up], weightGradient: g[layer.up], into: w.dNormed,
+                        accumulate: true, rows: T, inputs: d, outputs: hidden)
+        RMSNorm.backward(w.dNormed, x: a.middle, inverseRMS: a.rms2, weight: p[layer.feedForwardNorm],
+                         weightGradient: g[layer.feedForwardNorm], into: w.dx, accumulate: true, rows: T, dimension: d)
+        // Attention: middle = input + o(attention(rope(q(n1)), rope(k(n1)), v(n1))), n1 = rms(input).
+        Linear.backward(w.dx, x: a.attention, weight: p[layer.attentionOutput], weightGradient: g[layer.attentionOutput],
+                        into: w.dAttention, accumulate: false, rows: T, inputs: d, outputs: d)
+        w.dKey.update(repeating: 0, count: T * kv)
+        w.dValue.update(repeating: 0, count: T * kv)
+        CausalAttention.backward(w.dAttention, query: a.query, key: a.key, value: a.value, output: a.attention, logSumExp: a.logSumExp,
+                                 queryGradient: w.dQuery, keyGradient: w.dKey, valueGradient: w.dValue, shape: attentionShape(T),
+                                 scratch: w.attentionScratch)
+        Rope.backward(w.dQuery, rows: T, heads: c.heads, firstPosition: 0, table: rope, style: c.ropeStyle)
+        Rope.backward(w.dKey, rows: T, heads: c.kvHeads, firstPosition: 0, table: rope, style: c.ropeStyle)
+        if let offset = layer.queryBias { Bias.backward(w.dQuery, biasGradient: g[offset], rows: T, count: d) }
+        if let offset = layer.keyBias { Bias.backward(w.dKey, biasGradient: g[offset], rows: T, count: kv) }
+        if let offset = layer.valueBias { Bias.backward(w.dValue, biasGradient: g[offset], rows: T, count: kv) }
+        Linear.backward(w.dQuery, x: a.normed1, weight: p[layer.query], weightGradient: g[layer.query], into: w.dNormed,
+                        accumulate: false, rows: T, inputs: d, outputs: d)
+        Linear.backward(w.dKey, x: a.normed1, weight: p[layer.key], weightGradient: g[layer.key], into: w.dNormed,
+                        accumulate: true, rows: T, inputs: d, outputs: kv)
+        Linear.backward(w.dValue, x: a.normed1, weight: p[layer.value], weightGradient: g[layer.value], into: w.dNormed,
+                        accumulate: true, rows: T, inputs: d, outputs: kv)
+        RMSNorm.backward(w.dNormed, x: a.input, inverseRMS: a.rms1, weight: p[layer.attentionNorm],
+                         weightGradient: g[layer.attentionNorm], into: w.dx, accumulate: true, rows: T, dimension: d)
     }
 }

@@ -1,28 +1,14 @@
 import CBLAS
 import Foundation
 
-/// Keys and values of every processed position, per layer, so decoding a token costs one position's work.
-public final class KVCache {
-    public let capacity: Int
-    public private(set) var length = 0
-    let keys: UnsafeMutableBufferPointer<Float>
-    let values: UnsafeMutableBufferPointer<Float>
-    let layerStride: Int
-
-    public init(config: LlamaConfig, capacity: Int) {
-        self.capacity = capacity
-        layerStride = capacity * config.kvDimension
-        keys = .allocate(capacity: config.layers * layerStride)
-        values = .allocate(capacity: config.layers * layerStride)
-    }
-
-    deinit {
-        keys.deallocate()
-        values.deallocate()
-    }
-
-    public func reset() { length = 0 }
-    func advance(by count: Int) { length += count }
+/// What `LlamaModel.forward(batch:…)` leaves in its buffers.
+public enum ForwardOutput: Sendable {
+    /// Each sequence's last row's logits (what sampling needs).
+    case lastLogits
+    /// Every row's logits.
+    case allLogits
+    /// No logits: every row's final normed hidden state, in `ForwardBuffers.h` (for chunked projections).
+    case hiddenStates
 }
 
 public enum ModelError: Error, CustomStringConvertible {
@@ -48,7 +34,6 @@ public final class LlamaModel {
     /// OpenBLAS's thread count, process-wide.
     public static func setBLASThreads(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
     let rope: RopeTable
-    private lazy var transposed = TransposedWeights(count: parameters.count)
 
     public init(parameters: LlamaParameters) {
         self.parameters = parameters
@@ -65,16 +50,16 @@ public final class LlamaModel {
     /// with `lastOnly`, only the last position's.
     public func forward(_ tokens: [Int32], cache: KVCache, lastOnly: Bool = true) throws -> [Float] {
         let buffers = ForwardBuffers()
-        let rows = try forward(batch: [tokens], caches: [cache], buffers: buffers, allLogits: !lastOnly)
+        let rows = try forward(batch: [tokens], caches: [cache], buffers: buffers, output: lastOnly ? .lastLogits : .allLogits)
         return Array(UnsafeBufferPointer(start: buffers.logits, count: rows * config.vocabulary))
     }
 
     /// Runs several sequences' new tokens, each at its own cache's next positions, as one batch of rows through
     /// the projections (one GEMM per weight matrix for the whole batch); attention reads each sequence's own
-    /// cache. Leaves in `buffers.logits` either every row's logits (`allLogits`) or each sequence's last row's,
-    /// and returns how many rows of logits it wrote.
+    /// cache (and the prefix it continues). Leaves in `buffers` what `output` asks for and returns how many rows
+    /// of logits (or hidden states) it wrote.
     @discardableResult
-    public func forward(batch: [[Int32]], caches: [KVCache], buffers b: ForwardBuffers, allLogits: Bool = false) throws -> Int {
+    public func forward(batch: [[Int32]], caches: [KVCache], buffers b: ForwardBuffers, output: ForwardOutput = .lastLogits) throws -> Int {
         let c = config, p = parameters
         let d = c.dimension, kv = c.kvDimension, hd = c.headDimension, hidden = c.hiddenDimension
         precondition(batch.count == caches.count && !batch.isEmpty)
@@ -89,24 +74,26 @@ public final class LlamaModel {
             firstRow.append(rows)
             rows += tokens.count
         }
-        let outputRows = allLogits ? rows : batch.count
-        let longest = zip(batch, caches).map { $0.count * ($1.length + $0.count) }.max()!
-        b.reserve(config: c, rows: rows, outputRows: outputRows, scores: longest, threads: threads)
+        let outputRows = output == .lastLogits ? batch.count : rows
+        let scoreRows = max(c.heads / c.kvHeads, Self.attentionBlock)
+        let longest = zip(batch, caches).map { min(max($0.count, c.heads / c.kvHeads), scoreRows) * ($1.length + $0.count) }.max()!
+        b.reserve(config: c, rows: rows, outputRows: output == .hiddenStates ? 0 : outputRows, scores: longest, threads: threads)
         for (sequence, tokens) in batch.enumerated() {
             for (j, token) in tokens.enumerated() {
                 (b.x + (firstRow[sequence] + j) * d).update(from: p[p.embedding + Int(token) * d], count: d)
             }
         }
-        transposed.refresh(from: p)
-        let t = transposed
-        /// y (rows × outputs) (+)= x · wᵀ, read from the transposed copy except for a single row (a GEMV).
+        /// y (rows × outputs) (+)= x · wᵀ. A few rows (decoding) go through yᵀ = w · xᵀ, which OpenBLAS runs
+        /// 15–25% faster for the layers' shapes than x · wᵀ (it packs the small operand, not the weights), then a
+        /// transpose; the vocabulary projection and long prefills use x · wᵀ directly; one row is a GEMV.
         func linear(_ x: UnsafePointer<Float>, _ offset: Int, _ y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, outputs: Int,
                     accumulate: Bool = false) {
-            guard rows > 1 else {
+            guard rows > 1, rows <= Self.transposedProductRows, outputs < c.vocabulary else {
                 return Kernels.linear(x, p[offset], y, rows: rows, inputs: inputs, outputs: outputs, accumulate: accumulate)
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                        x, Int32(inputs), t[offset], Int32(outputs), accumulate ? 1 : 0, y, Int32(outputs))
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outputs), Int32(rows), Int32(inputs), 1,
+                        p[offset], Int32(inputs), x, Int32(inputs), 0, b.transposed, Int32(rows))
+            Kernels.transpose(b.transposed, rows: outputs, columns: rows, into: y, accumulate: accumulate)
         }
         let group = c.heads / c.kvHeads, scale = 1 / Float(hd).squareRoot()
         // Prefill attention is GEMMs, which BLAS threads itself; single new rows are split across our threads.
@@ -122,39 +109,59 @@ public final class LlamaModel {
             Self.parallelRows(batch.count, threads: attentionThreads) { sequence in
                 let cache = caches[sequence], start = cache.length, count = batch[sequence].count, row0 = firstRow[sequence]
                 let q = b.q + row0 * d, out = b.attention + row0 * d
-                let keys = cache.keys.baseAddress! + index * cache.layerStride
-                let values = cache.values.baseAddress! + index * cache.layerStride
                 Kernels.rope(q, rows: count, heads: c.heads, firstPosition: start, table: rope, style: c.ropeStyle)
                 Kernels.rope(b.k + row0 * kv, rows: count, heads: c.kvHeads, firstPosition: start, table: rope, style: c.ropeStyle)
-                (keys + start * kv).update(from: b.k + row0 * kv, count: count * kv)
-                (values + start * kv).update(from: b.v + row0 * kv, count: count * kv)
-                let visible = start + count
+                let own = cache.ownRow(layer: index, position: start)
+                own.keys.update(from: b.k + row0 * kv, count: count * kv)
+                own.values.update(from: b.v + row0 * kv, count: count * kv)
+                let segments = cache.segments(layer: index, length: start + count)
                 let scores = b.scores(worker: sequence % attentionThreads)
                 if count == 1 {
-                    // One new row: dot products over the cache (a GEMM of one row would repack K).
-                    out.update(repeating: 0, count: d)
-                    for head in 0..<c.heads {
-                        let kvHead = head / group, query = q + head * hd, headOut = out + head * hd
-                        for s in 0..<visible { scores[s] = Kernels.dot(query, keys + s * kv + kvHead * hd, count: hd) * scale }
-                        Kernels.softmax(scores, count: visible)
-                        for s in 0..<visible {
-                            let weight = scores[s], value = values + s * kv + kvHead * hd
-                            for i in 0..<hd { headOut[i] += weight * value[i] }
+                    // One new row: the `group` query heads that share a K/V head form a small matrix (rows hd apart),
+                    // so S = Q_g·Kᵀ and O = P·V are GEMMs over each contiguous run of the cache.
+                    let visible = start + 1
+                    for kvHead in 0..<c.kvHeads {
+                        let queries = q + kvHead * group * hd
+                        for segment in segments {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group), Int32(segment.count), Int32(hd), scale,
+                                        queries, Int32(hd), segment.keys + kvHead * hd, Int32(kv), 0, scores + segment.first, Int32(visible))
+                        }
+                        for row in 0..<group { Kernels.softmax(scores + row * visible, count: visible) }
+                        var beta: Float = 0
+                        for segment in segments {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group), Int32(hd), Int32(segment.count), 1,
+                                        scores + segment.first, Int32(visible), segment.values + kvHead * hd, Int32(kv), beta,
+                                        out + kvHead * group * hd, Int32(hd))
+                            beta = 1
                         }
                     }
                 } else {
-                    // Per head: S = Q·Kᵀ over every cached position, causal softmax, O = P·V, as GEMMs on strided views.
+                    // Per head and block of query rows: S = Q·Kᵀ over every visible position, causal softmax,
+                    // O = P·V, as GEMMs on strided views, one pair per contiguous run of the cache.
                     for head in 0..<c.heads {
                         let kvHead = head / group
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(visible), Int32(hd), scale,
-                                    q + head * hd, Int32(d), keys + kvHead * hd, Int32(kv), 0, scores, Int32(visible))
-                        for row in 0..<count {
-                            let seen = start + row + 1
-                            Kernels.softmax(scores + row * visible, count: seen)
-                            (scores + row * visible + seen).update(repeating: 0, count: visible - seen)
+                        for first in stride(from: 0, to: count, by: Self.attentionBlock) {
+                            let blockRows = min(Self.attentionBlock, count - first), visible = start + first + blockRows
+                            for segment in segments where segment.first < visible {
+                                let columns = min(segment.count, visible - segment.first)
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(blockRows), Int32(columns), Int32(hd), scale,
+                                            q + first * d + head * hd, Int32(d), segment.keys + kvHead * hd, Int32(kv), 0,
+                                            scores + segment.first, Int32(visible))
+                            }
+                            for row in 0..<blockRows {
+                                let seen = start + first + row + 1, line = scores + row * visible
+                                Kernels.softmax(line, count: seen)
+                                (line + seen).update(repeating: 0, count: visible - seen)
+                            }
+                            var beta: Float = 0
+                            for segment in segments where segment.first < visible {
+                                let columns = min(segment.count, visible - segment.first)
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(blockRows), Int32(hd), Int32(columns), 1,
+                                            scores + segment.first, Int32(visible), segment.values + kvHead * hd, Int32(kv), beta,
+                                            out + first * d + head * hd, Int32(d))
+                                beta = 1
+                            }
                         }
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(hd), Int32(visible), 1,
-                                    scores, Int32(visible), values + kvHead * hd, Int32(kv), 0, out + head * hd, Int32(d))
                     }
                 }
             }
@@ -166,7 +173,7 @@ public final class LlamaModel {
             linear(b.gate, layer.down, b.x, rows: rows, inputs: hidden, outputs: d, accumulate: true)
         }
         for (cache, tokens) in zip(caches, batch) { cache.advance(by: tokens.count) }
-        if !allLogits {
+        if output == .lastLogits {
             // Only each sequence's last row is projected onto the vocabulary.
             for (sequence, tokens) in batch.enumerated() {
                 (b.attention + sequence * d).update(from: b.x + (firstRow[sequence] + tokens.count - 1) * d, count: d)
@@ -174,9 +181,18 @@ public final class LlamaModel {
             b.x.update(from: b.attention, count: outputRows * d)
         }
         Kernels.rmsNorm(b.x, p[p.outputNorm], b.h, rows: outputRows, dimension: d, epsilon: c.normEpsilon)
-        linear(b.h, p.output ?? p.embedding, b.logits, rows: outputRows, inputs: d, outputs: c.vocabulary)
+        if output != .hiddenStates {
+            linear(b.h, p.output ?? p.embedding, b.logits, rows: outputRows, inputs: d, outputs: c.vocabulary)
+        }
         return outputRows
     }
+
+    /// Up to this many rows, projections run as yᵀ = w · xᵀ (see `linear` in `forward`).
+    static let transposedProductRows = 48
+
+    /// Query rows per attention tile in a multi-row (prefill) forward pass: the score scratch is
+    /// block × visible positions, not T².
+    static let attentionBlock = 128
 
     /// Greedy decoding: the ids of the `count` most likely next tokens, one at a time.
     public func greedy(_ prompt: [Int32], count: Int) throws -> [Int32] {

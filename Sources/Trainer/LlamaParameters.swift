@@ -18,8 +18,6 @@ public final class LlamaParameters {
     public let output: Int?
     public let count: Int
     public let storage: UnsafeMutableBufferPointer<Float>
-    /// Moves whenever the values change (`markChanged`), so derived copies know to rebuild.
-    public private(set) var version = 0
 
     public init(config: LlamaConfig) {
         self.config = config
@@ -81,56 +79,4 @@ public final class LlamaParameters {
     }
 
     public subscript(offset: Int) -> UnsafeMutablePointer<Float> { storage.baseAddress! + offset }
-
-    /// Call after writing to `storage` directly (the optimiser does): inference refreshes its transposed copy.
-    public func markChanged() { version += 1 }
-}
-
-extension LlamaParameters {
-    /// Every weight matrix as (offset, outputs, inputs).
-    var matrices: [(offset: Int, outputs: Int, inputs: Int)] {
-        let c = config, d = c.dimension, h = c.hiddenDimension, kv = c.kvDimension
-        var result = layers.flatMap { layer in
-            [(layer.query, d, d), (layer.key, kv, d), (layer.value, kv, d), (layer.attentionOutput, d, d),
-             (layer.gate, h, d), (layer.up, h, d), (layer.down, d, h)]
-        }
-        result.append((output ?? embedding, c.vocabulary, d))
-        return result.map { (offset: $0.0, outputs: $0.1, inputs: $0.2) }
-    }
-}
-
-/// The weight matrices transposed to (in, out), at the same offsets as in `LlamaParameters`. sgemm packs a
-/// transposed operand slowly, and for the skinny row counts of decoding that packing is a large share of
-/// the time; the transposed copy is read in its natural order. Rebuilt whenever the parameters' version moves.
-final class TransposedWeights {
-    let storage: UnsafeMutableBufferPointer<Float>
-    private(set) var version = -1
-
-    init(count: Int) {
-        storage = .allocate(capacity: count)
-    }
-
-    deinit { storage.deallocate() }
-
-    subscript(offset: Int) -> UnsafeMutablePointer<Float> { storage.baseAddress! + offset }
-
-    func refresh(from parameters: LlamaParameters) {
-        guard version != parameters.version else { return }
-        let matrices = parameters.matrices
-        DispatchQueue.concurrentPerform(iterations: matrices.count) { index in
-            let (offset, outputs, inputs) = matrices[index]
-            let source = parameters[offset], target = storage.baseAddress! + offset
-            let block = 32
-            for rowBlock in stride(from: 0, to: outputs, by: block) {
-                for columnBlock in stride(from: 0, to: inputs, by: block) {
-                    for row in rowBlock..<min(rowBlock + block, outputs) {
-                        for column in columnBlock..<min(columnBlock + block, inputs) {
-                            target[column * outputs + row] = source[row * inputs + column]
-                        }
-                    }
-                }
-            }
-        }
-        version = parameters.version
-    }
 }

@@ -31,15 +31,24 @@ public struct Sampler {
             let token = next(logits)
             return (token, logits[Int(token)] - Kernels.logSumExp(logits))
         }
-        var maximum = -Float.infinity
-        for value in logits { maximum = max(maximum, value) }
-        var total = 0.0
-        for value in logits { total += Double(expf(value - maximum)) }
-        let logNormaliser = Float(log(total)) + maximum
-        var remaining = uniform() * total
-        for i in 0..<logits.count {
-            remaining -= Double(expf(logits[i] - maximum))
+        let base = logits.baseAddress!
+        let maximum = VectorExp.maximum(base, count: logits.count)
+        let total = VectorExp.sumExp(base, count: logits.count, shift: maximum)
+        let logNormaliser = log(total) + maximum
+        // Walk the cumulative mass a lane block at a time, then within the block that crosses the draw.
+        var remaining = Float(uniform()) * total
+        var i = 0
+        let width = VectorExp.width
+        while i + width <= logits.count {
+            let block = VectorExp.exp(VectorExp.load(base + i) - VectorExp.Lanes(repeating: maximum)).sum()
+            if remaining < block { break }
+            remaining -= block
+            i += width
+        }
+        while i < logits.count {
+            remaining -= expf(logits[i] - maximum)
             if remaining < 0 { return (Int32(i), logits[i] - logNormaliser) }
+            i += 1
         }
         let last = logits.indices.last { logits[$0] - maximum > -80 } ?? 0
         return (Int32(last), logits[last] - logNormaliser)

@@ -35,6 +35,12 @@ public final class TRRTrainer {
     /// Sequences are processed this many at a time, each on its own thread with single-threaded BLAS, their
     /// gradients summed: attention, norms and the log-softmax then run in parallel too.
     public let threads: Int
+    /// Most bytes one worker keeps for activations before it switches to recomputing each layer's activations in
+    /// the backward pass (`TrainingWorkspace.recomputesLayers`): about a third more compute for long sequences,
+    /// in exchange for memory that no longer grows with the number of layers.
+    public var activationBudgetBytes = 2 << 30
+    /// Whether the last step's workspaces recomputed layer activations (see `activationBudgetBytes`).
+    public var recomputesLayers: Bool { workspaces.contains { $0?.recomputesLayers == true } }
     private var gradients: [LlamaGradients]
     private var workspaces: [TrainingWorkspace?]
 
@@ -93,7 +99,9 @@ public final class TRRTrainer {
             let longest = stride(from: worker, to: usable.count, by: workers).map { usable[$0].prompt.count + usable[$0].completion.count }.max() ?? 0
             if (workspaces[worker]?.capacity ?? 0) < longest {
                 workspaces[worker] = nil // release before allocating the larger one
-                workspaces[worker] = TrainingWorkspace(config: model.config, capacity: longest)
+                let recompute = TrainingWorkspace.needsRecomputation(config: model.config, capacity: longest,
+                                                                     budgetBytes: activationBudgetBytes)
+                workspaces[worker] = TrainingWorkspace(config: model.config, capacity: longest, recomputesLayers: recompute)
             }
         }
         var totals = [Totals](repeating: Totals(), count: workers)
@@ -123,7 +131,6 @@ public final class TRRTrainer {
         var sum = Totals()
         totals.forEach { sum.add($0) }
         let norm = optimizer.update(parameters: model.parameters.storage, gradient: gradients[0].storage)
-        model.parameters.markChanged()
         var byGroup: [String: [Double]] = [:]
         for (sample, a) in zip(usable, advantage) { byGroup[sample.group, default: []].append(a) }
         let perToken = { (value: Double) in tokens == 0 ? 0 : value / Double(tokens) }
@@ -141,28 +148,26 @@ public final class TRRTrainer {
         let sequence = sample.prompt + sample.completion
         let first = sample.prompt.count - 1 // position predicting the first completion token
         let N = Float(tokens)
-        var referenceLogProbabilities: ArraySlice<Float>?
+        var referenceLogProbabilities: [Float]?
         if let reference, klCoefficient > 0 {
-            referenceLogProbabilities = try reference.logProbabilities(of: sequence)[first...]
+            referenceLogProbabilities = try reference.logProbabilities(of: sequence, from: first)
         }
         var totals = Totals()
-        let result = try model.accumulateGradient(tokens: sequence, scoredFrom: first, workspace: workspace, into: gradients) { current in
-            var weights = [Float](repeating: 0, count: current.count)
-            for j in current.indices {
-                let r = sample.oldLogProbabilities.map { expf(current[j] - $0[j]) } ?? 1
-                let unclipped = r * A, bounded = min(max(r, 1 - self.clip), 1 + self.clip) * A
-                totals.loss -= Double(min(unclipped, bounded)) / Double(N)
-                if unclipped <= bounded { weights[j] = -A * r / N } else { totals.clipped += 1 }
-                if let referenceLogProbabilities {
-                    let difference = referenceLogProbabilities[referenceLogProbabilities.startIndex + j] - current[j]
-                    let kl = expf(difference) - difference - 1
-                    totals.kl += Double(kl)
-                    totals.loss += Double(self.klCoefficient * kl / N)
-                    weights[j] += self.klCoefficient * (1 - expf(difference)) / N
-                }
+        let entropyWeight = -entropyCoefficient / N
+        let result = try model.accumulateGradient(tokens: sequence, scoredFrom: first, workspace: workspace, into: gradients) { j, current in
+            let r = sample.oldLogProbabilities.map { expf(current - $0[j]) } ?? 1
+            let unclipped = r * A, bounded = min(max(r, 1 - self.clip), 1 + self.clip) * A
+            totals.loss -= Double(min(unclipped, bounded)) / Double(N)
+            var weight: Float = 0
+            if unclipped <= bounded { weight = -A * r / N } else { totals.clipped += 1 }
+            if let referenceLogProbabilities {
+                let difference = referenceLogProbabilities[j] - current
+                let kl = expf(difference) - difference - 1
+                totals.kl += Double(kl)
+                totals.loss += Double(self.klCoefficient * kl / N)
+                weight += self.klCoefficient * (1 - expf(difference)) / N
             }
-            let entropy = self.entropyCoefficient > 0 ? [Float](repeating: -self.entropyCoefficient / N, count: current.count) : nil
-            return TokenWeights(logProbability: weights, entropy: entropy)
+            return TokenWeight(logProbability: weight, entropy: entropyWeight)
         }
         if entropyCoefficient > 0 {
             let sum = result.entropies.reduce(0.0) { $0 + Double($1) }

@@ -7,6 +7,7 @@ struct PyTorchBaseline: Codable {
     var threads: Int
     var train_tokens_per_s: Double
     var decode_tokens_per_s_batch32: Double
+    var group_decode_tokens_per_s: Double
 
     /// The script, looked for in the working directory, then in the folders above the executable (the checkout
     /// that built it: .build/<triple>/release/azr).
@@ -26,11 +27,11 @@ struct PyTorchBaseline: Codable {
     }
 
     /// Runs the baseline on the same model file and thread count; nil with the reason when it cannot.
-    static func measure(model: String, threads: Int, batch: Int, length: Int) -> (PyTorchBaseline?, String?) {
+    static func measure(model: String, threads: Int, sequences: Int, length: Int) -> (PyTorchBaseline?, String?) {
         guard let script = script() else { return (nil, "Benchmarks/pytorch_baseline.py not found") }
         guard torchAvailable() else { return (nil, "python3 cannot import torch") }
         do {
-            let (status, output) = try run([script, model, "\(threads)", "--batch", "\(batch)", "--length", "\(length)"])
+            let (status, output) = try run([script, model, "\(threads)", "--sequences", "\(sequences)", "--length", "\(length)"])
             guard status == 0, let line = output.split(separator: "\n").last else { return (nil, "the baseline exited with \(status)") }
             return (try JSONDecoder().decode(PyTorchBaseline.self, from: Data(line.utf8)), nil)
         } catch {

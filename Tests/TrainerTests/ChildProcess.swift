@@ -2,10 +2,12 @@ import Foundation
 import XCTest
 
 /// Runs a command to completion and returns its stdout; fails the calling test on a non-zero exit.
-func runToCompletion(_ executable: URL, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Data {
+func runToCompletion(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                     file: StaticString = #filePath, line: UInt = #line) throws -> Data {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
@@ -21,10 +23,10 @@ func python(_ arguments: [String], file: StaticString = #filePath, line: UInt = 
 }
 
 /// The `azr` built beside this test bundle.
-func azr(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Data {
+func azr(_ arguments: [String], environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> Data {
     let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
         .deletingLastPathComponent().appendingPathComponent("azr")
-    return try runToCompletion(binary, arguments, file: file, line: line)
+    return try runToCompletion(binary, arguments, environment: environment, file: file, line: line)
 }
 
 /// A file in reference/.

@@ -63,8 +63,8 @@ final class GradientCheckTests: XCTestCase {
         let p = model.parameters
         let entropyWeights: [Float] = [0, 0, 0.7, -0.4, 1.3, 0.2]
         func entropyObjective(into gradients: LlamaGradients) throws -> Double {
-            let result = try model.accumulateGradient(tokens: tokens, scoredFrom: 1, into: gradients) { current in
-                TokenWeights(logProbability: [Float](repeating: 0, count: current.count), entropy: entropyWeights)
+            let result = try model.accumulateGradient(tokens: tokens, scoredFrom: 1, into: gradients) { r, _ in
+                TokenWeight(logProbability: 0, entropy: entropyWeights[r])
             }
             XCTAssertEqual(result.entropies.count, 6)
             XCTAssertTrue(result.entropies.allSatisfy { $0 > 0 && $0 < log(37) + 1e-4 })

@@ -66,13 +66,13 @@ final class LearningTests: XCTestCase {
         let trainer = TRRTrainer(model: model, learningRate: 0.01, maxGradientNorm: nil, reference: frozen, klCoefficient: 1)
         let atStart = try trainer.step(try batch())
         XCTAssertEqual(atStart.kl ?? -1, 0, accuracy: 1e-6)
-        XCTAssertEqual(atStart.gradientNorm, 0, accuracy: 1e-5, "no advantage and no divergence: no gradient")
+        // The reference runs the inference path, whose GEMMs sum in another order: equal up to float rounding.
+        XCTAssertEqual(atStart.gradientNorm, 0, accuracy: 1e-4, "no advantage and no divergence: no gradient")
         var drift: UInt64 = 3
         for i in 0..<model.parameters.count {
             drift = drift &* 6364136223846793005 &+ 1442695040888963407
             model.parameters.storage[i] += 0.15 * (Float(drift >> 40) / Float(1 << 24) - 0.5)
         }
-        model.parameters.markChanged()
         let fixed = try batch()
         let drifted = try trainer.step(fixed)
         var last = drifted
