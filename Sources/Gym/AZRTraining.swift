@@ -140,7 +140,8 @@ public final class AZRTraining {
         let samples = result.records.compactMap { record -> PolicySample? in
             guard let trace = record.trace else { return nil }
             return PolicySample(prompt: trace.promptTokens, completion: trace.completionTokens, reward: record.reward,
-                                group: record.group, oldLogProbabilities: trace.logProbabilities)
+                                group: record.group, oldLogProbabilities: trace.logProbabilities,
+                                temperature: trace.temperature)
         }
         let updateStarted = DispatchTime.now()
         var statistics: TRRTrainer.Statistics?

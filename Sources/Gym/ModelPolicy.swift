@@ -105,7 +105,7 @@ public final class ModelPolicy: Policy {
                 // The end-of-turn token is part of what was sampled, so it stays in the trace.
                 results[index] = PolicyCompletion(text: text, trace: CompletionTrace(
                     promptTokens: prompts[index], completionTokens: sequence.tokens,
-                    logProbabilities: sequence.logProbabilities))
+                    logProbabilities: sequence.logProbabilities, temperature: Float(temperature)))
                 doneBefore += sequence.tokens.count
             }
         }

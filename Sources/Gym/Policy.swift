@@ -31,13 +31,17 @@ public struct PolicyRequest: Sendable, Equatable {
 public struct CompletionTrace: Sendable, Equatable {
     public var promptTokens: [Int32]
     public var completionTokens: [Int32]
-    /// Log-probability of each completion token when it was sampled (PPO's "old" policy).
+    /// Log-probability of each completion token when it was sampled (PPO's "old" policy), under
+    /// softmax(logits / temperature).
     public var logProbabilities: [Float]
+    /// The temperature it was sampled at; the trainer recomputes log-probabilities at the same one.
+    public var temperature: Float
 
-    public init(promptTokens: [Int32], completionTokens: [Int32], logProbabilities: [Float]) {
+    public init(promptTokens: [Int32], completionTokens: [Int32], logProbabilities: [Float], temperature: Float = 1) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.logProbabilities = logProbabilities
+        self.temperature = temperature
     }
 }
 

@@ -219,7 +219,7 @@ public final class SelfPlay {
                 if try buffers[type]!.add(triple) { counters.added[type, default: 0] += 1 }
             case let .invalid(invalid):
                 counters.invalid[type, default: [:]][invalid.reason.rawValue, default: 0] += 1
-                reward = settings.rewards.invalidProposal
+                reward = settings.rewards.proposer(invalid: invalid.reason)
             }
             proposals.append((type, request.prompt, proposalCompletions[index], outcome, reward))
             records.append(TrainingRecord(prompt: request.prompt, completion: proposalCompletions[index], reward: reward,

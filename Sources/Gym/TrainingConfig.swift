@@ -24,7 +24,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// K: reference triples shown to a deduction or abduction proposer.
     public var references = 1
     /// N: inputs an induction proposer writes.
-    public var inductionInputs = 6
+    public var inductionInputs = 10
     public var maxPromptTokens = 768
     public var maxNewTokens = 128
     public var generationBatch = 16
@@ -136,7 +136,6 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             c.solverTasksPerType = 8
             c.learnabilityRollouts = 4
             c.references = 3
-            c.inductionInputs = 6
             c.maxPromptTokens = 1024
             c.maxNewTokens = 320
             c.generationBatch = 24

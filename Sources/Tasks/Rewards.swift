@@ -7,8 +7,11 @@ public struct RewardSettings: Codable, Sendable, Equatable {
     public var malformed = -1.0
     /// A proposal whose task is always or never solved: 0 in the paper, −0.5 in the reference code.
     public var extremeSolveRate = 0.0
-    /// A proposal that did not validate (or could not be parsed).
+    /// A proposal whose blocks could not be read (a format error).
     public var invalidProposal = -1.0
+    /// A well-formed proposal that did not validate (the program failed a rule, raised, timed out, …): the
+    /// paper's format-aware penalty.
+    public var failedProposal = -0.5
 
     public init() {}
 
@@ -16,6 +19,7 @@ public struct RewardSettings: Codable, Sendable, Equatable {
         case correct, wrong, malformed
         case extremeSolveRate = "extreme_solve_rate"
         case invalidProposal = "invalid_proposal"
+        case failedProposal = "failed_proposal"
     }
 
     /// A settings object may name only some rewards; the others keep their defaults.
@@ -33,6 +37,7 @@ public struct RewardSettings: Codable, Sendable, Equatable {
             case .malformed: settings.malformed = value
             case .extremeSolveRate: settings.extremeSolveRate = value
             case .invalidProposal: settings.invalidProposal = value
+            case .failedProposal: settings.failedProposal = value
             case nil: throw UnknownReward(name: name)
             }
         }
@@ -43,7 +48,7 @@ public struct RewardSettings: Codable, Sendable, Equatable {
     public struct UnknownReward: Error, CustomStringConvertible {
         public var name: String
         public var description: String {
-            "unknown reward \"\(name)\" (known: correct, wrong, malformed, extreme_solve_rate, invalid_proposal)"
+            "unknown reward \"\(name)\" (known: correct, wrong, malformed, extreme_solve_rate, invalid_proposal, failed_proposal)"
         }
     }
 
@@ -53,6 +58,12 @@ public struct RewardSettings: Codable, Sendable, Equatable {
         case .wrong: return wrong
         case .malformed: return malformed
         }
+    }
+
+    /// An invalid proposal's reward: −1 for a format error (its blocks could not be read), −0.5 for a well-formed
+    /// proposal that failed validation.
+    public func proposer(invalid reason: InvalidReason) -> Double {
+        reason == .malformed ? invalidProposal : failedProposal
     }
 
     /// Learnability: 1 − r for a solve rate strictly between 0 and 1.

@@ -150,7 +150,7 @@ public final class ForwardBuffers {
         let d = c.dimension, kv = c.kvDimension, hidden = c.hiddenDimension, n = capacity.rows
         storage.deallocate()
         let transposedRows = min(n, LlamaModel.transposedProductRows)
-        storage = .allocate(capacity: n * (4 * d + 2 * kv + 2 * hidden) + transposedRows * max(d, hidden)
+        storage = .allocate(capacity: n * (4 * d + 2 * kv + 2 * hidden) + transposedRows * LlamaModel.transposedProductColumns
                                       + capacity.outputRows * c.vocabulary + capacity.workers * capacity.scores)
         var next = storage.baseAddress!
         func take(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -165,7 +165,7 @@ public final class ForwardBuffers {
         v = take(n * kv)
         gate = take(n * hidden)
         up = take(n * hidden)
-        transposed = take(transposedRows * max(d, hidden))
+        transposed = take(transposedRows * LlamaModel.transposedProductColumns)
         logits = take(capacity.outputRows * c.vocabulary)
         scoreBlocks = take(capacity.workers * capacity.scores)
     }

@@ -52,13 +52,15 @@ enum Kernels {
                      x, Int32(inputs), w, Int32(inputs), accumulate ? 1 : 0, y, Int32(outputs))
     }
 
-    /// y (columns × rows) (+)= xᵀ for x (rows × columns), in cache-sized tiles.
-    static func transpose(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    /// y (+)= xᵀ for x (rows × columns): y has `columns` rows of `stride` floats, of which the first `rows` are
+    /// written. In cache-sized tiles.
+    static func transpose(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>, stride: Int,
+                          accumulate: Bool) {
         let tile = 32
-        for rowBlock in stride(from: 0, to: rows, by: tile) {
-            for columnBlock in stride(from: 0, to: columns, by: tile) {
+        for rowBlock in Swift.stride(from: 0, to: rows, by: tile) {
+            for columnBlock in Swift.stride(from: 0, to: columns, by: tile) {
                 for column in columnBlock..<min(columnBlock + tile, columns) {
-                    let target = y + column * rows
+                    let target = y + column * stride
                     for row in rowBlock..<min(rowBlock + tile, rows) {
                         if accumulate { target[row] += x[row * columns + column] } else { target[row] = x[row * columns + column] }
                     }
@@ -123,6 +125,11 @@ enum Kernels {
                 }
             }
         }
+    }
+
+    /// x *= factor.
+    static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        for i in 0..<count { x[i] *= factor }
     }
 
     /// Adds `bias` to every row of x (rows × count).

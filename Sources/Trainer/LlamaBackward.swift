@@ -46,9 +46,10 @@ extension LlamaModel {
     /// The training pass over one sequence: the forward pass keeping what `workspace` keeps, then for each scored
     /// position (`scoredFrom ..< tokens.count − 1`, in order) `weight(index, log p)` chooses its weights from its
     /// current log-probability, and the backward pass adds dJ/dθ to `gradients`. The output projection runs
-    /// only for scored positions, a chunk of rows at a time.
+    /// only for scored positions, a chunk of rows at a time. At `temperature` T the policy is softmax(logits / T),
+    /// the one the tokens were sampled from.
     public func accumulateGradient(tokens: [Int32], scoredFrom: Int, workspace: TrainingWorkspace? = nil,
-                                   into gradients: LlamaGradients,
+                                   into gradients: LlamaGradients, temperature: Float = 1,
                                    weight: (Int, Float) throws -> TokenWeight) throws -> SequenceGradient {
         let c = config, p = parameters
         let T = tokens.count, d = c.dimension
@@ -69,7 +70,7 @@ extension LlamaModel {
         let loss = try OutputLoss.forwardBackward(
             hidden: w.finalNormed + scoredFrom * d, targets: tokens[(scoredFrom + 1)...], weight: p[outputWeights],
             weightGradient: gradients[outputWeights], hiddenGradient: w.dNormed + scoredFrom * d, vocabulary: c.vocabulary,
-            dimension: d, scratch: w.logitScratch, weights: weight)
+            dimension: d, scratch: w.logitScratch, temperature: temperature, weights: weight)
         RMSNorm.backward(w.dNormed, x: w.output, inverseRMS: w.finalRMS, weight: p[p.outputNorm],
                          weightGradient: gradients[p.outputNorm], into: w.dx, accumulate: false, rows: T, dimension: d)
         for index in (0..<c.layers).reversed() {

@@ -84,16 +84,20 @@ public final class LlamaModel {
             }
         }
         /// y (rows × outputs) (+)= x · wᵀ. A few rows (decoding) go through yᵀ = w · xᵀ, which OpenBLAS runs
-        /// 15–25% faster for the layers' shapes than x · wᵀ (it packs the small operand, not the weights), then a
-        /// transpose; the vocabulary projection and long prefills use x · wᵀ directly; one row is a GEMV.
+        /// 15–50% faster than x · wᵀ at these shapes (it packs the small operand, not the weights), in slices of
+        /// at most `transposedProductColumns` outputs (the vocabulary projection's full width runs slower), each
+        /// transposed into place; long prefills use x · wᵀ directly; one row is a GEMV.
         func linear(_ x: UnsafePointer<Float>, _ offset: Int, _ y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, outputs: Int,
                     accumulate: Bool = false) {
-            guard rows > 1, rows <= Self.transposedProductRows, outputs < c.vocabulary else {
+            guard rows > 1, rows <= Self.transposedProductRows else {
                 return Kernels.linear(x, p[offset], y, rows: rows, inputs: inputs, outputs: outputs, accumulate: accumulate)
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outputs), Int32(rows), Int32(inputs), 1,
-                        p[offset], Int32(inputs), x, Int32(inputs), 0, b.transposed, Int32(rows))
-            Kernels.transpose(b.transposed, rows: outputs, columns: rows, into: y, accumulate: accumulate)
+            for first in stride(from: 0, to: outputs, by: Self.transposedProductColumns) {
+                let count = min(Self.transposedProductColumns, outputs - first)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(rows), Int32(inputs), 1,
+                            p[offset] + first * inputs, Int32(inputs), x, Int32(inputs), 0, b.transposed, Int32(rows))
+                Kernels.transpose(b.transposed, rows: count, columns: rows, into: y + first, stride: outputs, accumulate: accumulate)
+            }
         }
         let group = c.heads / c.kvHeads, scale = 1 / Float(hd).squareRoot()
         // Prefill attention is GEMMs, which BLAS threads itself; single new rows are split across our threads.
@@ -187,8 +191,9 @@ public final class LlamaModel {
         return outputRows
     }
 
-    /// Up to this many rows, projections run as yᵀ = w · xᵀ (see `linear` in `forward`).
-    static let transposedProductRows = 48
+    /// Up to this many rows, projections run as yᵀ = w · xᵀ, in slices of at most this many outputs (see
+    /// `linear` in `forward`).
+    static let transposedProductRows = 48, transposedProductColumns = 4864
 
     /// Query rows per attention tile in a multi-row (prefill) forward pass: the score scratch is
     /// block × visible positions, not T².

@@ -23,13 +23,14 @@ public struct Sampler {
         logits.withUnsafeBufferPointer { next($0) }
     }
 
-    /// The next token and its log-probability under the untempered logits (what PPO's ratio needs). At
-    /// temperature 1 without top-p, the sampling normaliser is that log-probability's too, so one exp pass
-    /// and a partial second one suffice.
+    /// The next token and its log-probability under the policy it was sampled from: softmax(logits / T) at
+    /// temperature T > 0 (top-p's truncation aside, as PPO implementations do), the plain softmax when greedy.
+    /// The trainer recomputes log-probabilities at the same temperature, so PPO's ratio compares one policy with
+    /// itself. At temperature 1 without top-p one exp pass and a partial second one suffice.
     public mutating func draw(_ logits: UnsafeBufferPointer<Float>) -> (token: Int32, logProbability: Float) {
         guard temperature == 1, topP >= 1 else {
             let token = next(logits)
-            return (token, logits[Int(token)] - Kernels.logSumExp(logits))
+            return (token, Self.logProbability(of: token, logits, temperature: temperature))
         }
         let base = logits.baseAddress!
         let maximum = VectorExp.maximum(base, count: logits.count)
@@ -52,6 +53,25 @@ public struct Sampler {
         }
         let last = logits.indices.last { logits[$0] - maximum > -80 } ?? 0
         return (Int32(last), logits[last] - logNormaliser)
+    }
+
+    /// log softmax(logits / T)[token] (T ≤ 0: T = 1).
+    public static func logProbability(of token: Int32, _ logits: UnsafeBufferPointer<Float>, temperature: Float) -> Float {
+        guard temperature > 0, temperature != 1 else { return logits[Int(token)] - Kernels.logSumExp(logits) }
+        let inverse = 1 / temperature, base = logits.baseAddress!
+        let maximum = VectorExp.maximum(base, count: logits.count)
+        var scaled = 0.0
+        var i = 0
+        let width = VectorExp.width, shift = VectorExp.Lanes(repeating: maximum), scale = VectorExp.Lanes(repeating: inverse)
+        while i + width <= logits.count {
+            scaled += Double(VectorExp.exp((VectorExp.load(base + i) - shift) * scale).sum())
+            i += width
+        }
+        while i < logits.count {
+            scaled += Double(expf((logits[i] - maximum) * inverse))
+            i += 1
+        }
+        return (logits[Int(token)] - maximum) * inverse - Float(log(scaled))
     }
 
     /// Without top-p this makes two passes and allocates nothing; top-p sorts the candidates.

@@ -9,8 +9,12 @@ public struct PolicySample: Sendable {
     public var group: String
     /// Log-probabilities of the completion's tokens when it was sampled; nil means "the current model" (ratio 1).
     public var oldLogProbabilities: [Float]?
+    /// The sampling temperature: the policy trained is softmax(logits / temperature), the one sampled from.
+    public var temperature: Float
 
-    public init(prompt: [Int32], completion: [Int32], reward: Double, group: String, oldLogProbabilities: [Float]? = nil) {
+    public init(prompt: [Int32], completion: [Int32], reward: Double, group: String, oldLogProbabilities: [Float]? = nil,
+                temperature: Float = 1) {
+        self.temperature = temperature > 0 ? temperature : 1
         self.prompt = prompt
         self.completion = completion
         self.reward = reward
@@ -150,11 +154,12 @@ public final class TRRTrainer {
         let N = Float(tokens)
         var referenceLogProbabilities: [Float]?
         if let reference, klCoefficient > 0 {
-            referenceLogProbabilities = try reference.logProbabilities(of: sequence, from: first)
+            referenceLogProbabilities = try reference.logProbabilities(of: sequence, from: first, temperature: sample.temperature)
         }
         var totals = Totals()
         let entropyWeight = -entropyCoefficient / N
-        let result = try model.accumulateGradient(tokens: sequence, scoredFrom: first, workspace: workspace, into: gradients) { j, current in
+        let result = try model.accumulateGradient(tokens: sequence, scoredFrom: first, workspace: workspace, into: gradients,
+                                                  temperature: sample.temperature) { j, current in
             let r = sample.oldLogProbabilities.map { expf(current - $0[j]) } ?? 1
             let unclipped = r * A, bounded = min(max(r, 1 - self.clip), 1 + self.clip) * A
             totals.loss -= Double(min(unclipped, bounded)) / Double(N)

@@ -67,9 +67,14 @@ final class SelfPlayTests: XCTestCase {
         }
         XCTAssertEqual(result.counters.invalid["deduction"]?["raised"], 1)
         XCTAssertEqual(result.counters.invalid["induction"]?["too_few_inputs"], 1)
-        // The scripted solver never answers correctly, so every valid proposal has solve rate 0 → reward 0,
-        // invalid ones −1: the mean over 2 valid and 2 invalid is −0.5.
-        XCTAssertEqual(result.counters.rewardMean["deduction.propose"], -0.5)
+        // The scripted solver never answers correctly, so every valid proposal has solve rate 0 → reward 0; the
+        // format-aware penalty gives the unreadable proposal −1 and the well-formed invalid one (it raises, or
+        // lists too few inputs) −0.5.
+        for type in ["deduction", "abduction", "induction"] {
+            let rewards = result.records.filter { $0.group == "\(type).propose" }.map(\.reward).sorted()
+            XCTAssertEqual(rewards, [-1, -0.5, 0, 0], type)
+        }
+        XCTAssertEqual(result.counters.rewardMean["deduction.propose"], -0.375)
         // Solver answers alternate malformed (−1) and wrong (−0.5).
         XCTAssertEqual(result.counters.solveRate["deduction"], 0)
         XCTAssertEqual(result.counters.bufferSize["deduction"], 3)

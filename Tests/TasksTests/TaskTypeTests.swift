@@ -174,5 +174,11 @@ final class AnswerFormatTests: XCTestCase {
         XCTAssertEqual(rewards.proposer(solveRate: 1), 0)
         rewards.extremeSolveRate = -0.5
         XCTAssertEqual(rewards.proposer(solveRate: 1), -0.5)
+        // Format-aware: unreadable −1, well formed but invalid −0.5, each a setting.
+        XCTAssertEqual(rewards.proposer(invalid: .malformed), -1)
+        for reason in InvalidReason.allCases where reason != .malformed { XCTAssertEqual(rewards.proposer(invalid: reason), -0.5, "\(reason)") }
+        rewards = try! rewards.applying(["failed_proposal": -0.25])
+        XCTAssertEqual(rewards.proposer(invalid: .raised), -0.25)
+        XCTAssertThrowsError(try rewards.applying(["failed_proposals": 1])) { XCTAssertTrue("\($0)".contains("failed_proposal")) }
     }
 }

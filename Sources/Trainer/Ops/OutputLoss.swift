@@ -31,11 +31,13 @@ enum OutputLoss {
 
     /// `hidden` (rows × d) are the final normed states of the scored positions, `targets` the tokens they predict.
     /// Adds dJ/dW to `weightGradient` and writes dJ/dhidden to `hiddenGradient`. `weight(r, log p)` is asked once
-    /// per row, in order.
+    /// per row, in order. At `temperature` T the distribution is softmax(logits / T) (the sampling policy's).
     static func forwardBackward(hidden: UnsafePointer<Float>, targets: ArraySlice<Int32>, weight w: UnsafePointer<Float>,
                                 weightGradient: UnsafeMutablePointer<Float>, hiddenGradient: UnsafeMutablePointer<Float>,
                                 vocabulary V: Int, dimension d: Int, scratch logits: UnsafeMutablePointer<Float>,
+                                temperature: Float = 1,
                                 weights: (Int, Float) throws -> TokenWeight) rethrows -> Result {
+        let inverseTemperature = 1 / temperature
         let rows = targets.count
         var result = Result(objective: 0, logProbabilities: [Float](repeating: 0, count: rows), entropies: [])
         var entropies = [Float](repeating: 0, count: rows)
@@ -43,6 +45,7 @@ enum OutputLoss {
         for first in stride(from: 0, to: rows, by: chunkRows) {
             let count = min(chunkRows, rows - first)
             Kernels.linear(hidden + first * d, w, logits, rows: count, inputs: d, outputs: V)
+            if inverseTemperature != 1 { Kernels.scale(logits, count: count * V, by: inverseTemperature) }
             for r in 0..<count {
                 let row = logits + r * V, target = Int(targets[targets.startIndex + first + r])
                 let (logZ, H) = Kernels.logSumExpAndEntropy(row, count: V)
@@ -64,6 +67,8 @@ enum OutputLoss {
                 }
                 row[target] += c
             }
+            // z = logits / T: dJ/dlogits = dJ/dz / T.
+            if inverseTemperature != 1 { Kernels.scale(logits, count: count * V, by: inverseTemperature) }
             Linear.backward(logits, x: hidden + first * d, weight: w, weightGradient: weightGradient,
                             into: hiddenGradient + first * d, accumulate: false, rows: count, inputs: d, outputs: V)
         }
@@ -73,7 +78,7 @@ enum OutputLoss {
 
     /// log p(target) of each row, chunked, without gradients (the reference model's KL anchor).
     static func logProbabilities(hidden: UnsafePointer<Float>, targets: ArraySlice<Int32>, weight w: UnsafePointer<Float>,
-                                 vocabulary V: Int, dimension d: Int) -> [Float] {
+                                 vocabulary V: Int, dimension d: Int, temperature: Float = 1) -> [Float] {
         let rows = targets.count
         var result = [Float](repeating: 0, count: rows)
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats(vocabulary: V, rows: rows))
@@ -81,6 +86,7 @@ enum OutputLoss {
         for first in stride(from: 0, to: rows, by: chunkRows) {
             let count = min(chunkRows, rows - first)
             Kernels.linear(hidden + first * d, w, logits, rows: count, inputs: d, outputs: V)
+            if temperature != 1 { Kernels.scale(logits, count: count * V, by: 1 / temperature) }
             for r in 0..<count {
                 let row = UnsafeBufferPointer(start: logits + r * V, count: V)
                 result[first + r] = row[Int(targets[targets.startIndex + first + r])] - Kernels.logSumExp(row)
