@@ -126,7 +126,9 @@ public enum ModelCatalog {
         let folder = destination.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let temporary = folder.appendingPathComponent(".\(destination.lastPathComponent).\(getpid()).partial")
-        FileManager.default.createFile(atPath: temporary.path, contents: nil)
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path])
+        }
         var keep = false
         defer { if !keep { try? FileManager.default.removeItem(at: temporary) } }
         let output = try FileHandle(forWritingTo: temporary)

@@ -34,9 +34,10 @@ final class CustomEnvironmentTests: XCTestCase {
         XCTAssertEqual(result.counters.valid["exception"], 1)
         XCTAssertEqual(result.counters.invalid["exception"], ["raised": 1])
         XCTAssertEqual(play.buffers["exception"]?.triples.last?.output, "'KeyError'")
-        // One of four learnability rollouts says KeyError: solve rate 1/4, reward 3/4; the invalid one gets −1.
+        // One of four learnability rollouts says KeyError: solve rate 1/4, reward 3/4; the invalid one is well
+        // formed (it just does not raise), so the format-aware penalty gives it −0.5, not −1.
         let rewards = result.records.filter { $0.group == "exception.propose" }.map(\.reward)
-        XCTAssertEqual(rewards, [0.75, -1])
+        XCTAssertEqual(rewards, [0.75, -0.5])
         XCTAssertEqual(Set(result.records.map(\.group)).count, 8)
     }
 }
