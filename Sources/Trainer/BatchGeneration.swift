@@ -30,7 +30,7 @@ extension LlamaModel {
         let V = config.vocabulary
         // One shared prefill per distinct prompt, kept while any of its samples still waits or runs.
         var prefillOf: [[Int32]: Int] = [:]
-        var prefills: [(prompt: [Int32], cache: KVCache, logits: [Float], users: Int)] = []
+        var prefills: [(prompt: [Int32], cache: KVCache?, logits: [Float], users: Int)] = []
         var prefillIndex = [Int](repeating: 0, count: prompts.count)
         for (index, prompt) in prompts.enumerated() {
             if let known = prefillOf[prompt] {
@@ -58,7 +58,7 @@ extension LlamaModel {
                 caches[index] = nil
                 let shared = prefillIndex[index]
                 prefills[shared].users -= 1
-                if prefills[shared].users == 0 { prefills[shared] = ([], KVCache(config: config, capacity: 0), [], 0) } // frees its keys and values
+                if prefills[shared].users == 0 { prefills[shared] = ([], nil, [], 0) } // frees its keys and values
             }
             return goesOn
         }
@@ -73,14 +73,14 @@ extension LlamaModel {
             }
             let unprefilled = Array(Set(admitted.map { prefillIndex[$0] }.filter { prefills[$0].logits.isEmpty })).sorted()
             if !unprefilled.isEmpty {
-                try forward(batch: unprefilled.map { prefills[$0].prompt }, caches: unprefilled.map { prefills[$0].cache }, buffers: buffers)
+                try forward(batch: unprefilled.map { prefills[$0].prompt }, caches: unprefilled.map { prefills[$0].cache! }, buffers: buffers)
                 for (row, shared) in unprefilled.enumerated() {
                     prefills[shared].logits = Array(UnsafeBufferPointer(start: buffers.logits + row * V, count: V))
                 }
             }
             for index in admitted {
                 let shared = prefills[prefillIndex[index]]
-                caches[index] = KVCache(config: config, capacity: prompts[index].count + maxTokens, prefix: shared.cache)
+                caches[index] = KVCache(config: config, capacity: prompts[index].count + maxTokens, prefix: shared.cache!)
                 let drawn = shared.logits.withUnsafeBufferPointer { samplers[index].draw($0) }
                 if record(index, drawn) {
                     active.append(index)

@@ -75,8 +75,10 @@ public final class LlamaModel {
             rows += tokens.count
         }
         let outputRows = output == .lastLogits ? batch.count : rows
-        let scoreRows = max(c.heads / c.kvHeads, Self.attentionBlock)
-        let longest = zip(batch, caches).map { min(max($0.count, c.heads / c.kvHeads), scoreRows) * ($1.length + $0.count) }.max()!
+        // Score rows per sequence: the query heads sharing a K/V head when decoding one token, else a block of rows.
+        let longest = zip(batch, caches).map { tokens, cache in
+            (tokens.count == 1 ? c.heads / c.kvHeads : min(tokens.count, Self.attentionBlock)) * (cache.length + tokens.count)
+        }.max()!
         b.reserve(config: c, rows: rows, outputRows: output == .hiddenStates ? 0 : outputRows, scores: longest, threads: threads)
         for (sequence, tokens) in batch.enumerated() {
             for (j, token) in tokens.enumerated() {

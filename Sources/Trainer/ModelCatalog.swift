@@ -15,6 +15,7 @@ public struct CatalogModel: Sendable {
 }
 
 public enum ModelCatalogError: Error, CustomStringConvertible {
+    case noDefault
     case unknown(String)
     case notInstalled(String, hint: String)
     case missingPart(package: String)
@@ -24,6 +25,7 @@ public enum ModelCatalogError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .noDefault: return DefaultModel.missing
         case let .unknown(name): return "no model is named \(name) (known: \(ModelCatalog.names)); or pass a GGUF file's path"
         case let .notInstalled(name, hint): return "the model \(name) is not installed: \(hint)"
         case let .missingPart(package): return "the Python package \(package) (a part of the model) is not installed"
@@ -77,7 +79,7 @@ public enum ModelCatalog {
     /// installed file; anything else is a path, which must exist.
     public static func resolve(_ given: String?) throws -> String {
         guard let given, !given.isEmpty else {
-            guard let path = DefaultModel.locate() else { throw ModelCatalogError.notInstalled("default", hint: DefaultModel.missing) }
+            guard let path = DefaultModel.locate() else { throw ModelCatalogError.noDefault }
             return path
         }
         if let model = model(named: given) {

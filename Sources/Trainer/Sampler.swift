@@ -60,18 +60,8 @@ public struct Sampler {
         guard temperature > 0, temperature != 1 else { return logits[Int(token)] - Kernels.logSumExp(logits) }
         let inverse = 1 / temperature, base = logits.baseAddress!
         let maximum = VectorExp.maximum(base, count: logits.count)
-        var scaled = 0.0
-        var i = 0
-        let width = VectorExp.width, shift = VectorExp.Lanes(repeating: maximum), scale = VectorExp.Lanes(repeating: inverse)
-        while i + width <= logits.count {
-            scaled += Double(VectorExp.exp((VectorExp.load(base + i) - shift) * scale).sum())
-            i += width
-        }
-        while i < logits.count {
-            scaled += Double(expf((logits[i] - maximum) * inverse))
-            i += 1
-        }
-        return (logits[Int(token)] - maximum) * inverse - Float(log(scaled))
+        let total = VectorExp.sumExp(base, count: logits.count, shift: maximum, scale: inverse)
+        return (logits[Int(token)] - maximum) * inverse - log(total)
     }
 
     /// Without top-p this makes two passes and allocates nothing; top-p sorts the candidates.

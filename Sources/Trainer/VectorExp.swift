@@ -56,19 +56,19 @@ enum VectorExp {
         return result
     }
 
-    /// Σ e^(x[i] − shift).
-    static func sumExp(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> Float {
+    /// Σ e^((x[i] − shift)·scale).
+    static func sumExp(_ x: UnsafePointer<Float>, count: Int, shift: Float, scale: Float = 1) -> Float {
         var first = Lanes(), second = Lanes()
-        let s = Lanes(repeating: shift)
+        let s = Lanes(repeating: shift), k = Lanes(repeating: scale)
         var i = 0
         while i + 2 * width <= count {
-            first += exp(load(x + i) - s)
-            second += exp(load(x + i + width) - s)
+            first += exp((load(x + i) - s) * k)
+            second += exp((load(x + i + width) - s) * k)
             i += 2 * width
         }
         var total = (first + second).sum()
         while i < count {
-            total += Foundation.exp(x[i] - shift)
+            total += Foundation.exp((x[i] - shift) * scale)
             i += 1
         }
         return total

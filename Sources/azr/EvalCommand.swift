@@ -184,23 +184,14 @@ struct EvalCommand: ParsableCommand {
     }
 }
 
-/// Where `--model` points: a GGUF file, a run folder (its newest checkpoint), or nothing (the default model).
 /// A `--model` argument as a GGUF path: nothing (the default model), a model's name (`azr model list`), a file,
 /// or a run folder (its newest checkpoint).
 enum ModelLocation {
     static func resolve(_ argument: String?) throws -> String {
-        guard let argument, !argument.isEmpty else {
-            guard let path = DefaultModel.locate() else {
-                throw CLIError.usage(DefaultModel.missing)
-            }
-            return path
-        }
-        if ModelCatalog.model(named: argument) != nil {
+        var isFolder: ObjCBool = false
+        guard let argument, FileManager.default.fileExists(atPath: argument, isDirectory: &isFolder), isFolder.boolValue else {
             do { return try ModelCatalog.resolve(argument) } catch { throw CLIError.usage("\(error)") }
         }
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: argument, isDirectory: &isFolder) else { throw CLIError.usage("no such model: \(argument) (a GGUF file, a run folder, or one of \(ModelCatalog.names))") }
-        guard isFolder.boolValue else { return argument }
         do {
             guard let url = try TrainingRun.open(URL(fileURLWithPath: argument)).latestModel() else {
                 throw CLIError.usage("\(argument) has no checkpoint yet")
