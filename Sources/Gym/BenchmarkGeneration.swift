@@ -35,8 +35,10 @@ public struct BenchmarkGeneration {
     public func prompt(for problem: BenchmarkProblem) -> String {
         let code = Self.trimmed(problem.prompt)
         guard chat else { return code }
-        return "<|im_start|>user\nComplete this Python function. Reply with the whole function in one ```python block.\n\n"
-            + "```python\n\(code)\n```<|im_end|>\n<|im_start|>assistant\n```python\n\(code)"
+        // The model file's chat template (with its default system turn); plain ChatML when it carries none.
+        return (tokenizer.chatTemplate ?? ChatTemplate(family: .chatml)).render(
+            user: "Complete this Python function. Reply with the whole function in one ```python block.\n\n```python\n\(code)\n```",
+            opening: "```python\n\(code)")
     }
 
     static func trimmed(_ text: String) -> String {

@@ -1,24 +1,38 @@
 import Foundation
 import Trainer
 
-/// How a task prompt (AZR's `User: …\nAssistant: <think>` text) reaches the model.
+/// How a task prompt reaches the model. Instruct-style prompts are the user's message; AZR-style prompts carry
+/// the base-model text `User: …\nAssistant: <think>`, whose user part and assistant opening a chat template
+/// places in its turns.
 public enum PromptTemplate: String, Codable, Sendable, CaseIterable {
+    /// The chat template the model file carries (`tokenizer.chat_template`, with its default system message);
+    /// the text as is when the file has none.
+    case auto
     /// The text as is: AZR's template for base models.
     case plain
-    /// ChatML for instruct models: the user turn in `<|im_start|>` markers, the assistant turn opened with `<think>`.
+    /// ChatML with no system turn (what runs before `auto` used).
     case chatml
 
-    /// The model-ready text of an AZR prompt.
-    public func render(_ prompt: String) -> String {
-        guard self == .chatml else { return prompt }
+    /// The model-ready text of a prompt, for a model whose file carries `chat` (nil: none it knows).
+    public func render(_ prompt: String, chat: ChatTemplate? = nil) -> String {
+        let template: ChatTemplate
+        switch self {
+        case .plain: return prompt
+        case .chatml: template = ChatTemplate(family: .chatml)
+        case .auto:
+            guard let chat else { return prompt }
+            template = chat
+        }
         var body = Substring(prompt)
         var opening = ""
-        if body.hasPrefix("User: ") { body = body.dropFirst("User: ".count) }
-        if let range = body.range(of: "\nAssistant: ", options: .backwards) {
-            opening = String(body[range.upperBound...])
-            body = body[..<range.lowerBound]
+        if body.hasPrefix("User: ") {
+            body = body.dropFirst("User: ".count)
+            if let range = body.range(of: "\nAssistant: ", options: .backwards) {
+                opening = String(body[range.upperBound...])
+                body = body[..<range.lowerBound]
+            }
         }
-        return "<|im_start|>user\n\(body)<|im_end|>\n<|im_start|>assistant\n\(opening)"
+        return template.render(user: String(body), opening: opening)
     }
 }
 
@@ -45,7 +59,7 @@ public final class ModelPolicy: Policy {
     /// Tokens whose text contains ">": only after one of them can `</answer>` have just been completed.
     private let closingTokens: Set<Int32>
 
-    public init(model: LlamaModel, tokenizer: BPETokenizer, template: PromptTemplate = .chatml, maxPromptTokens: Int = 1536,
+    public init(model: LlamaModel, tokenizer: BPETokenizer, template: PromptTemplate = .auto, maxPromptTokens: Int = 1536,
                 maxNewTokens: Int = 512, batchSize: Int = 16, topP: Float = 1, seed: UInt64 = 0) {
         self.model = model
         self.tokenizer = tokenizer
@@ -70,7 +84,7 @@ public final class ModelPolicy: Policy {
         let call = callIndex
         callIndex += 1
         let prompts = requests.map { request -> [Int32] in
-            let ids = tokenizer.encode(template.render(request.prompt))
+            let ids = tokenizer.encode(template.render(request.prompt, chat: tokenizer.chatTemplate))
             // Over-long prompts keep their end, where the instructions and the open assistant turn are.
             return ids.count > maxPromptTokens ? Array(ids.suffix(maxPromptTokens)) : ids
         }

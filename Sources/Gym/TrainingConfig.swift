@@ -26,9 +26,17 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// N: inputs an induction proposer writes.
     public var inductionInputs = 10
     public var maxPromptTokens = 768
-    public var maxNewTokens = 128
+    /// An instruct model explains before its answer line; 256 tokens hold most of Qwen2.5-Coder-0.5B's answers.
+    public var maxNewTokens = 256
     public var generationBatch = 16
-    public var template = PromptTemplate.chatml
+    /// The model file's own chat template by default.
+    public var template = PromptTemplate.auto
+    /// How prompts are worded and which answer forms they ask for: `instruct` for instruct models (the default
+    /// model is one), `azr` for the paper's `<think>`/`<answer>` protocol.
+    public var promptStyle = PromptStyle.instruct
+    /// Instruct style: each deduction and abduction proposal prompt names a builtin method to build the task
+    /// around, as CRUXEval's generator did, so a small model does not write the same program every time.
+    public var topicHints = true
     /// Lenient reading helps a small model get any reward at first; the paper is strict.
     public var answerFormat = AnswerFormat.Mode.lenient
     public var learningRate = 1e-5
@@ -52,6 +60,18 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// A run's saved config.json. Every saved config names every key, so one without `prompt_style` was saved
+    /// before the instruct protocol existed and resumes with AZR's prompts, as it ran.
+    static func saved(_ data: Data) throws -> TrainingConfig {
+        var config = try JSONDecoder().decode(TrainingConfig.self, from: data)
+        let keys = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?.keys
+        if let keys, !keys.contains(CodingKeys.promptStyle.stringValue) {
+            config.promptStyle = .azr
+            config.topicHints = false
+        }
+        return config
+    }
+
     enum CodingKeys: String, CodingKey {
         case preset, model, seed, steps, temperature, references, template, threads, rewards
         case seedSize = "seed_size", seedingRounds = "seeding_rounds", proposalsPerType = "proposals_per_type"
@@ -62,7 +82,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case ppoClip = "ppo_clip", ppoEpochs = "ppo_epochs", advantageWeighting = "advantage_weighting"
         case entropyCoefficient = "entropy_coefficient", checkpointEvery = "checkpoint_every"
         case halfCheckpoints = "half_checkpoints", sandboxPolicy = "sandbox_policy", answerFormat = "answer_format"
-        case seedBuffers = "seed_buffers"
+        case seedBuffers = "seed_buffers", promptStyle = "prompt_style", topicHints = "topic_hints"
         case bufferCapacity = "buffer_capacity", bufferKeep = "buffer_keep"
     }
 
@@ -96,7 +116,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.advantageWeighting, \.advantageWeighting); try take(.entropyCoefficient, \.entropyCoefficient)
         try take(.threads, \.threads); try take(.checkpointEvery, \.checkpointEvery)
         try take(.halfCheckpoints, \.halfCheckpoints); try take(.sandboxPolicy, \.sandboxPolicy)
-        try take(.answerFormat, \.answerFormat)
+        try take(.answerFormat, \.answerFormat); try take(.promptStyle, \.promptStyle)
+        try take(.topicHints, \.topicHints)
         try take(.bufferCapacity, \.bufferCapacity); try take(.bufferKeep, \.bufferKeep)
         // A partial rewards object changes only the rewards it names, over the preset's.
         if let values = try c.decodeIfPresent([String: Double].self, forKey: .rewards) {
@@ -157,6 +178,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             c.learningRate = 1e-6
             c.checkpointEvery = 10
             c.answerFormat = .strict
+            c.promptStyle = .azr
+            c.topicHints = false
             c.temperature = 1.0
         default:
             return nil
@@ -214,10 +237,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         return s
     }
 
-    /// AZR's three task types with this config's K and N.
+    /// AZR's three task types with this config's K, N and prompt style.
     public var registry: EnvironmentRegistry {
-        EnvironmentRegistry([DeductionTask(referenceCount: references), AbductionTask(referenceCount: references),
-                             InductionTask(inputCount: inductionInputs)])
+        EnvironmentRegistry([DeductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints),
+                             AbductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints),
+                             InductionTask(inputCount: inductionInputs, style: promptStyle)])
     }
 }
 

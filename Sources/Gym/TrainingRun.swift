@@ -91,7 +91,7 @@ public final class TrainingRun {
         let configURL = directory.appendingPathComponent("config.json")
         guard let data = try? Data(contentsOf: configURL) else { throw RunError.notARun(directory.path, "no config.json") }
         do {
-            return TrainingRun(directory: directory, config: try JSONDecoder().decode(TrainingConfig.self, from: data))
+            return TrainingRun(directory: directory, config: try TrainingConfig.saved(data))
         } catch {
             throw RunError.notARun(directory.path, "config.json is unreadable (\(error))")
         }

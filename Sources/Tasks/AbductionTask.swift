@@ -4,33 +4,62 @@ import Sandbox
 public struct AbductionTask: Environment {
     public var name: String { "abduction" }
     public var referenceCount: Int
+    public var style: PromptStyle
+    /// Instruct style: each proposal prompt names a builtin to build the task around (CRUXEval's generator did).
+    public var topicHints: Bool
     public var seed: Triple { IdentitySeeds.single(type: name) }
 
-    public init(referenceCount: Int = 6) { self.referenceCount = referenceCount }
+    public init(referenceCount: Int = 6, style: PromptStyle = .azr, topicHints: Bool = false) {
+        self.referenceCount = referenceCount
+        self.style = style
+        self.topicHints = topicHints
+    }
 
     public func proposerPrompt(references: [Triple]) -> String {
-        SingleIOProposal.prompt(goal: "Another reasoner will be shown your program and the value it returns for your input, and must find an input that produces that value.", references: references)
+        SingleIOProposal.prompt(goal: "they will see your function and the value your call returns, and must find arguments that make f return that value.",
+                                references: references, style: style, topicHints: topicHints)
     }
 
     public func propose(completion: String, references: [Triple], context: TaskContext) -> ProposalOutcome {
-        SingleIOProposal.propose(type: name, completion: completion, context: context)
+        SingleIOProposal.propose(type: name, completion: completion, style: style, context: context)
     }
 
     public func solverPrompt(for triple: Triple) -> String {
-        AnswerFormat.wrap("""
-        ## Task: find an input for which this Python program returns the given value.
-        \(Prompts.fence("python", triple.program))
-        \(Prompts.fence("output", triple.output ?? ""))
-        Any input that works counts. Reason it through, then give the arguments of f (e.g. `"abc", [1, 2]`):
-        <answer>
-        \(Prompts.fence("input", "the arguments"))
-        </answer>
-        """)
+        let output = triple.output ?? ""
+        let example = InstructPrompts.solvedExample(for: triple)
+        switch style {
+        case .instruct:
+            return """
+            Complete the assertion: replace ?? with arguments for which the call returns the given value (any that \
+            work count). For example, the function `\(example.program)` with `assert f(??) == \(example.value)` is \
+            completed as `assert f(\(example.arguments)) == \(example.value)`.
+
+            \(Prompts.fence("python", triple.program + "\nassert f(??) == \(output)"))
+
+            Think it through step by step, then write the completed assertion on its own line.
+            """
+        case .azr:
+            return AnswerFormat.wrap("""
+            ## Task: find an input for which this Python program returns the given value.
+            \(Prompts.fence("python", triple.program))
+            \(Prompts.fence("output", output))
+            Any input that works counts. Reason it through, then give the arguments of f (e.g. `"abc", [1, 2]`):
+            <answer>
+            \(Prompts.fence("input", "the arguments"))
+            </answer>
+            """)
+        }
+    }
+
+    /// The arguments' text, read in the style's answer form (instruct: the `assert` line's call, leniently also
+    /// an AZR ```input block).
+    func arguments(in completion: String, mode: AnswerFormat.Mode) throws -> String {
+        try AssertionAnswer.answer(.arguments, orBlock: "input", in: completion, style: style, mode: mode)
     }
 
     public func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome {
         let input: String
-        do { input = try AnswerFormat.block("input", in: completion, mode: context.format) } catch { return .malformed("\(error)") }
+        do { input = try arguments(in: completion, mode: context.format) } catch { return .malformed("\(error)") }
         guard (try? PythonLiteralParser().parseArguments(input)) != nil else {
             return .malformed("the input is not a list of Python literals")
         }

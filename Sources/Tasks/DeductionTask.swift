@@ -4,33 +4,62 @@ import Sandbox
 public struct DeductionTask: Environment {
     public var name: String { "deduction" }
     public var referenceCount: Int
+    public var style: PromptStyle
+    /// Instruct style: each proposal prompt names a builtin to build the task around (CRUXEval's generator did).
+    public var topicHints: Bool
     public var seed: Triple { IdentitySeeds.single(type: name) }
 
-    public init(referenceCount: Int = 6) { self.referenceCount = referenceCount }
+    public init(referenceCount: Int = 6, style: PromptStyle = .azr, topicHints: Bool = false) {
+        self.referenceCount = referenceCount
+        self.style = style
+        self.topicHints = topicHints
+    }
 
     public func proposerPrompt(references: [Triple]) -> String {
-        SingleIOProposal.prompt(goal: "Another reasoner will be shown your program and input and must work out, without running it, what f returns.", references: references)
+        SingleIOProposal.prompt(goal: "they will see your function and call and must work out, without running it, what f returns.",
+                                references: references, style: style, topicHints: topicHints)
     }
 
     public func propose(completion: String, references: [Triple], context: TaskContext) -> ProposalOutcome {
-        SingleIOProposal.propose(type: name, completion: completion, context: context)
+        SingleIOProposal.propose(type: name, completion: completion, style: style, context: context)
     }
 
     public func solverPrompt(for triple: Triple) -> String {
-        AnswerFormat.wrap("""
-        ## Task: work out what this Python program returns.
-        \(Prompts.fence("python", triple.program))
-        \(Prompts.fence("input", triple.input ?? ""))
-        Reason it through step by step, then give the exact return value of f on this input as a Python literal:
-        <answer>
-        \(Prompts.fence("output", "the value"))
-        </answer>
-        """)
+        let input = triple.input ?? ""
+        let example = InstructPrompts.solvedExample(for: triple)
+        switch style {
+        case .instruct:
+            return """
+            Complete the assertion: replace ?? with the exact value the call returns, as a Python literal. For \
+            example, the function `\(example.program)` with `assert f(\(example.arguments)) == ??` is completed as \
+            `assert f(\(example.arguments)) == \(example.value)`.
+
+            \(Prompts.fence("python", triple.program + "\nassert f(\(input)) == ??"))
+
+            Think it through step by step, then write the completed assertion on its own line.
+            """
+        case .azr:
+            return AnswerFormat.wrap("""
+            ## Task: work out what this Python program returns.
+            \(Prompts.fence("python", triple.program))
+            \(Prompts.fence("input", input))
+            Reason it through step by step, then give the exact return value of f on this input as a Python literal:
+            <answer>
+            \(Prompts.fence("output", "the value"))
+            </answer>
+            """)
+        }
+    }
+
+    /// The predicted value's text, read in the style's answer form (instruct: the `assert` line, leniently also
+    /// an AZR ```output block).
+    func predictedValue(in completion: String, mode: AnswerFormat.Mode) throws -> String {
+        try AssertionAnswer.answer(.value, orBlock: "output", in: completion, style: style, mode: mode)
     }
 
     public func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome {
         let text: String
-        do { text = try AnswerFormat.block("output", in: completion, mode: context.format) } catch { return .malformed("\(error)") }
+        do { text = try predictedValue(in: completion, mode: context.format) } catch { return .malformed("\(error)") }
         guard let predicted = try? PythonValue(literal: text) else { return .malformed("the output is not a Python literal") }
         guard let truth = triple.output.flatMap({ try? PythonValue(literal: $0) }) else { return .wrong("the task has no output") }
         return predicted == truth ? .correct : .wrong("predicted \(text.prefix(80))")

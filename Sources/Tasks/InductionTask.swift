@@ -9,12 +9,28 @@ public struct InductionTask: Environment {
     public var referenceCount: Int { 1 }
     /// Inputs the proposer must write (N in the paper).
     public var inputCount: Int
+    public var style: PromptStyle
     public var seed: Triple { IdentitySeeds.induction() }
 
-    public init(inputCount: Int = 10) { self.inputCount = inputCount }
+    public init(inputCount: Int = 10, style: PromptStyle = .azr) {
+        self.inputCount = inputCount
+        self.style = style
+    }
 
     public func proposerPrompt(references: [Triple]) -> String {
         let program = references.first?.program ?? IdentitySeeds.program
+        if style == .instruct {
+            return """
+            Here is a Python function:
+
+            \(Prompts.fence("python", program))
+
+            Answer in two parts and nothing else. First, one line that starts with `Message:` and says in a \
+            sentence what f does, for someone who will see only some of the calls and their results and must write \
+            f themselves (do not paste the code). Second, a ```python block of \(inputCount) lines, each \
+            `print(f(...))` on different concrete arguments, that together show what f does.
+            """
+        }
         return AnswerFormat.wrap("""
         ## Task: write inputs and a description for an existing Python program.
         \(Prompts.fence("python", program))
@@ -35,8 +51,7 @@ public struct InductionTask: Environment {
         let program = references.first?.program ?? IdentitySeeds.program
         let inputs: [String], message: String
         do {
-            inputs = try AnswerFormat.blocks("input", in: completion, mode: context.format).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            message = try AnswerFormat.block("message", in: completion, mode: context.format).trimmingCharacters(in: .whitespacesAndNewlines)
+            (inputs, message) = try inputsAndMessage(in: completion, mode: context.format)
         } catch {
             return .invalid(Invalid(.malformed, "\(error)"))
         }
@@ -56,6 +71,62 @@ public struct InductionTask: Environment {
         }
     }
 
+    /// The proposal's inputs and message. Instruct style, strict: the calls `f(…)` or `print(f(…))` that start lines of ```python
+    /// blocks and a `Message:` line; lenient: every call of `f` with literal arguments anywhere, or ```input
+    /// blocks, and the message from a `Message:` line, a ```message block or else the prose outside code.
+    func inputsAndMessage(in completion: String, mode: AnswerFormat.Mode) throws -> (inputs: [String], message: String) {
+        let trimmed = { (text: String) in text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard style == .instruct else {
+            return (try AnswerFormat.blocks("input", in: completion, mode: mode).map(trimmed),
+                    trimmed(try AnswerFormat.block("message", in: completion, mode: mode)))
+        }
+        let blocks = try AnswerFormat.fences(in: completion, mode: .lenient)
+        // A line that starts `Message:`; when nothing follows the label, the next non-empty line.
+        let lines = completion.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let messageLine = lines.indices.last { lines[$0].lowercased().hasPrefix("message:") }.map { index -> String in
+            let text = trimmed(String(lines[index].dropFirst("message:".count)))
+            return text.isEmpty ? lines[(index + 1)...].first { !$0.isEmpty && !$0.hasPrefix("```") } ?? "" : text
+        }
+        switch mode {
+        case .strict:
+            let lines = blocks.filter { $0.label == "python" }.flatMap { $0.body.split(separator: "\n").map(String.init) }
+                .filter { $0.hasPrefix("f(") || $0.hasPrefix("print(f(") }
+            let inputs = lines.flatMap { ProposalReading.literalCalls(in: $0).prefix(1) }
+            guard !inputs.isEmpty else { throw FormatError("no calls `f(…)` in a ```python block") }
+            guard let message = messageLine, !message.isEmpty else { throw FormatError("no `Message:` line") }
+            return (inputs, message)
+        case .lenient:
+            var inputs = ProposalReading.literalCalls(in: completion)
+            if inputs.isEmpty { inputs = blocks.filter { $0.label == "input" }.map { trimmed($0.body) } }
+            guard !inputs.isEmpty else { throw FormatError("no calls of f with literal arguments and no ```input blocks") }
+            // A `Message:` anywhere in a line (after a `#`, say) also counts.
+            let anywhere = completion.split(separator: "\n").lazy.compactMap { line -> String? in
+                guard let range = line.range(of: "message:", options: .caseInsensitive) else { return nil }
+                let text = trimmed(String(line[range.upperBound...]))
+                return text.isEmpty ? nil : text
+            }.first
+            if let message = messageLine.flatMap({ $0.isEmpty ? nil : $0 }) ?? anywhere
+                ?? blocks.last(where: { $0.label == "message" }).map({ trimmed($0.body) }), !message.isEmpty {
+                return (inputs, message)
+            }
+            let prose = Self.prose(of: completion)
+            guard !prose.isEmpty else { throw FormatError("no message") }
+            return (inputs, String(prose.prefix(400)))
+        }
+    }
+
+    /// The completion's text outside code fences and lines of code.
+    static func prose(of completion: String) -> String {
+        var inFence = false
+        var lines: [String] = []
+        for line in completion.split(separator: "\n") {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("```") { inFence.toggle(); continue }
+            if !inFence, !text.hasPrefix("f("), !text.isEmpty { lines.append(text) }
+        }
+        return lines.joined(separator: " ").trimmingCharacters(in: .whitespaces)
+    }
+
     /// The pairs shown to the solver (first half) and held out (second half).
     public static func split(_ triple: Triple) -> (shown: [(String, String)], hidden: [(String, String)]) {
         let pairs = Array(zip(triple.inputs ?? [], triple.outputs ?? []))
@@ -64,6 +135,16 @@ public struct InductionTask: Environment {
     }
 
     public func solverPrompt(for triple: Triple) -> String {
+        if style == .instruct {
+            return """
+            Write the Python function `f` that these calls come from. What it does, in a sentence: \(triple.message ?? "")
+
+            \(Prompts.fence("python", InstructPrompts.pairs(Self.split(triple).shown)))
+
+            It must give these results and behave the same way on other arguments. Answer with one ```python block \
+            that defines `f`.
+            """
+        }
         let shown = Self.split(triple).shown.map { Prompts.fence("input", $0.0) + "\n" + Prompts.fence("output", $0.1) }
         return AnswerFormat.wrap("""
         ## Task: write the Python function these examples come from.
@@ -76,10 +157,31 @@ public struct InductionTask: Environment {
         """)
     }
 
-    public func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome {
+    /// The solver's program with its entry point named `f`. Instruct style, strict: the one ```python block;
+    /// lenient: the first python block that defines a function, usage lines dropped.
+    func solution(in completion: String, mode: AnswerFormat.Mode) throws -> String {
         let program: String
-        do { program = try AnswerFormat.block("python", in: completion, mode: context.format) } catch { return .malformed("\(error)") }
-        guard let named = ProgramChecks.withEntryPoint(program) else { return .wrong("the answer defines no function") }
+        if style == .instruct && mode == .lenient {
+            let blocks = try AnswerFormat.fences(in: completion, mode: .lenient)
+            guard let block = blocks.first(where: { ["python", "py", "python3"].contains($0.label) && ProposalReading.definesFunction($0.body, named: nil) })
+            else { throw FormatError("no python block that defines a function") }
+            program = ProposalReading.separatingUsage(ProposalReading.renamingEntryPoint(block.body)).program
+        } else if style == .instruct {
+            let blocks = try AnswerFormat.fences(in: completion, mode: .lenient).filter { $0.label == "python" }
+            guard blocks.count == 1 else { throw FormatError(blocks.isEmpty ? "no ```python block" : "\(blocks.count) ```python blocks") }
+            program = blocks[0].body
+        } else {
+            program = try AnswerFormat.block("python", in: completion, mode: mode)
+        }
+        guard let named = ProgramChecks.withEntryPoint(program) else { throw FormatError("defines no function") }
+        return named
+    }
+
+    public func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome {
+        let named: String
+        do { named = try solution(in: completion, mode: context.format) } catch let error as FormatError {
+            return error.description.hasPrefix("defines no function") ? .wrong("the answer defines no function") : .malformed("\(error)")
+        } catch { return .malformed("\(error)") }
         let hidden = Self.split(triple).hidden
         guard !hidden.isEmpty else { return .wrong("the task has no held-out pairs") }
         switch context.runner.outputs(program: named, inputs: hidden.map(\.0)) {

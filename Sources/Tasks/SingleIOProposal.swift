@@ -1,22 +1,32 @@
 /// Deduction and abduction proposals have the same shape: one program, one input.
 enum SingleIOProposal {
-    static func prompt(goal: String, references: [Triple]) -> String {
-        AnswerFormat.wrap("""
-        ## Task: write a new Python program and one input for it.
-        \(goal) Make that possible by careful reasoning but not trivial.
-        \(Prompts.programRules)
-        \(Prompts.references(references))
-        Think first, then answer in exactly this form:
-        <answer>
-        \(Prompts.fence("python", "def f(...):\n    ..."))
-        \(Prompts.fence("input", "the arguments"))
-        </answer>
-        """)
+    static func prompt(goal: String, references: [Triple], style: PromptStyle, topicHints: Bool) -> String {
+        switch style {
+        case .instruct:
+            return InstructPrompts.proposal(goal: goal, references: references, topicHints: topicHints)
+        case .azr:
+            return AnswerFormat.wrap("""
+            ## Task: write a new Python program and one input for it.
+            \(goal) Make that possible by careful reasoning but not trivial.
+            \(Prompts.programRules)
+            \(Prompts.references(references))
+            Think first, then answer in exactly this form:
+            <answer>
+            \(Prompts.fence("python", "def f(...):\n    ..."))
+            \(Prompts.fence("input", "the arguments"))
+            </answer>
+            """)
+        }
     }
 
-    static func propose(type: String, completion: String, context: TaskContext) -> ProposalOutcome {
+    static func propose(type: String, completion: String, style: PromptStyle, context: TaskContext) -> ProposalOutcome {
         let program: String, input: String
-        do { (program, input) = try AnswerFormat.programAndInput(in: completion, mode: context.format) } catch {
+        do {
+            switch style {
+            case .azr: (program, input) = try AnswerFormat.programAndInput(in: completion, mode: context.format)
+            case .instruct: (program, input) = try ProposalReading.programAndInput(in: completion, mode: context.format)
+            }
+        } catch {
             return .invalid(Invalid(.malformed, "\(error)"))
         }
         switch context.runner.validate(program: program, inputs: [input]) {

@@ -19,6 +19,8 @@ public final class BPETokenizer {
     private let cacheLock = NSLock()
 
     public var vocabularySize: Int { tokens.count }
+    /// The chat format the file's `tokenizer.chat_template` describes, when it is one `ChatTemplate` knows.
+    public let chatTemplate: ChatTemplate?
 
     public init(gguf file: GGUFFile) throws {
         guard case let .array(tokenValues) = try file.require("tokenizer.ggml.tokens"),
@@ -26,6 +28,7 @@ public final class BPETokenizer {
             throw GGUFError.malformed(file.path, "tokenizer arrays")
         }
         tokens = tokenValues.map { $0.string ?? "" }
+        chatTemplate = file.metadata["tokenizer.chat_template"]?.string.flatMap(ChatTemplate.init(jinja:))
         var ids: [String: Int32] = [:]
         for (index, token) in tokens.enumerated() where ids[token] == nil { ids[token] = Int32(index) }
         self.ids = ids
@@ -56,8 +59,8 @@ public final class BPETokenizer {
 
     public func id(of token: String) -> Int32? { ids[token] }
 
-    /// Where a reply ends: ChatML's `<|im_end|>`, else the base model's `<|endoftext|>`.
-    public var endOfTurn: Int32? { id(of: "<|im_end|>") ?? id(of: "<|endoftext|>") }
+    /// Where a reply ends: ChatML's `<|im_end|>`, Llama 3's `<|eot_id|>`, else the base model's `<|endoftext|>`.
+    public var endOfTurn: Int32? { id(of: "<|im_end|>") ?? id(of: "<|eot_id|>") ?? id(of: "<|endoftext|>") }
 
     public func encode(_ text: String) -> [Int32] {
         var output: [Int32] = []

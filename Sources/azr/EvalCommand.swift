@@ -30,7 +30,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Tokens per solution at most.") var maxNewTokens = 512
     @Option(help: "Sequences generated together.") var batch = 16
     @Option(help: "Threads for BLAS and sampling.") var threads = 2
-    @Flag(help: "Continue the bare prompt (base models) instead of the chat template.") var raw = false
+    @Flag(help: "Continue the bare prompt (base models) instead of the model's chat template.") var raw = false
+    @Option(help: "Prompt style for --cruxeval and --tasks: instruct (assert-line answers) or azr (<answer> blocks).") var style: PromptStyle = .instruct
     @Option(help: "Per-problem results (JSON Lines). Default: beside the samples file, or eval-results/.") var results: String?
     @Option(help: "Sandbox policy name or path.") var policy: String?
     @Option(help: "Only the first N problems.") var limit: Int?
@@ -145,12 +146,14 @@ struct EvalCommand: ParsableCommand {
         do { pool = try ZygotePool(policyNamed: policy ?? "default") } catch { throw CLIError.usage("\(error)") }
         defer { pool.shutdown() }
         let started = Date()
-        let modelPolicy = ModelPolicy(model: llama, tokenizer: tokenizer, template: raw ? .plain : .chatml, maxPromptTokens: 2048,
+        let modelPolicy = ModelPolicy(model: llama, tokenizer: tokenizer, template: raw ? .plain : .auto, maxPromptTokens: 2048,
                                       maxNewTokens: maxNewTokens, batchSize: batch, seed: seed)
         let total = triples.count * samples * maxNewTokens
         let report = progress("solving (token budget)", started: started)
         modelPolicy.onTokens = { done, _ in report(min(done, total), total) }
-        let evaluation = SolverEvaluation(registry: TrainingConfig().registry, runner: ProgramRunner(pool: pool),
+        var config = TrainingConfig()
+        config.promptStyle = style
+        let evaluation = SolverEvaluation(registry: config.registry, runner: ProgramRunner(pool: pool),
                                           format: .lenient, temperature: Double(sampling), samples: samples)
         let summary = try evaluation.run(policy: modelPolicy, tasks: triples)
         if !json { FileHandle.standardError.write(Data("\n".utf8)) }
@@ -161,16 +164,22 @@ struct EvalCommand: ParsableCommand {
         for result in summary.results { data += try encoder.encode(result) + Data("\n".utf8) }
         try AtomicFile.write(data, to: URL(fileURLWithPath: resultsPath))
         if json {
-            struct Report: Encodable { var source: String; var solve_rate: [String: Double]; var tasks: [String: Int]; var results: String }
-            try printJSON(Report(source: source, solve_rate: summary.solveRate, tasks: summary.tasks, results: resultsPath))
+            struct Report: Encodable {
+                var source: String; var solve_rate: [String: Double]; var strict_solve_rate: [String: Double]
+                var lenient_solve_rate: [String: Double]; var tasks: [String: Int]; var results: String
+            }
+            try printJSON(Report(source: source, solve_rate: summary.solveRate, strict_solve_rate: summary.strictSolveRate,
+                                 lenient_solve_rate: summary.lenientSolveRate, tasks: summary.tasks, results: resultsPath))
             return
         }
         let names = cruxeval ? ["deduction": "CRUXEval-O (output prediction)", "abduction": "CRUXEval-I (input prediction)"] : [:]
-        print("| \(cruxeval ? "CRUXEval" : (source as NSString).lastPathComponent) | tasks | solve rate |\n|---|---:|---:|")
+        print("| \(cruxeval ? "CRUXEval" : (source as NSString).lastPathComponent) | tasks | strict | lenient |\n|---|---:|---:|---:|")
         for type in summary.solveRate.keys.sorted() {
-            print(String(format: "| %@ | %d | %.1f%% |", names[type] ?? type, summary.tasks[type] ?? 0, summary.solveRate[type]! * 100))
+            print(String(format: "| %@ | %d | %.1f%% | %.1f%% |", names[type] ?? type, summary.tasks[type] ?? 0,
+                         (summary.strictSolveRate[type] ?? 0) * 100, (summary.lenientSolveRate[type] ?? 0) * 100))
         }
-        print(String(format: "%.0f s, greedy: %@; answers read leniently (tags optional)", Date().timeIntervalSince(started), sampling == 0 ? "yes" : "no"))
+        print(String(format: "%.0f s, greedy: %@; %@ prompts. Strict: the asked answer form exactly; lenient: answers read where the model put them.",
+                     Date().timeIntervalSince(started), sampling == 0 ? "yes" : "no", style.rawValue))
         print("per-task results: \(resultsPath)")
     }
 
@@ -200,3 +209,5 @@ enum ModelLocation {
         } catch let error as CLIError { throw error } catch { throw CLIError.usage("\(error)") }
     }
 }
+
+extension PromptStyle: ExpressibleByArgument {}

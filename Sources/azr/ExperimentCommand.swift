@@ -8,41 +8,84 @@ import Trainer
 struct ExperimentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "experiment",
-        abstract: "Does training move the numbers? Solve rates on held-out tasks before and after a time-boxed run.",
+        abstract: "Does training move the numbers? Greedy solve rates before and after a time-boxed run, paired, with confidence intervals.",
         discussion: """
-        1. The base model proposes a held-out set of tasks with another seed (runs/NAME-heldout). \
-        2. The base model solves them and CRUXEval's output (deduction) and input (abduction) prediction. \
-        3. `azr train` runs the preset for --minutes. 4. The trained model solves the same tasks. \
-        The before/after table goes to runs/NAME/experiment.md and .json.
+        1. The base model proposes a held-out set of tasks with another seed (runs/NAME-heldout); they are never \
+        trained on. 2. The base model solves them, CRUXEval's output (deduction) and input (abduction) \
+        prediction, and HumanEval+. 3. `azr train` runs the preset for --minutes. 4. The trained model solves \
+        the same problems. Every answer is read strictly (the asked form) and leniently. The before/after table, \
+        with each change's 95% interval and McNemar's exact test, goes to runs/NAME/experiment.md and .json; \
+        `azr report runs/NAME` draws the run's learning curves.
         """)
 
     @Option(help: "Training preset.") var preset = "cpu"
+    @Option(name: .customLong("set"), help: "KEY=VALUE for any config key of the training run (e.g. max_new_tokens=320).") var settings: [String] = []
     @Option(help: "Minutes of training (no step starts later).") var minutes = 60.0
     @Option(help: "Run name (default: experiment-DATE-TIME).") var name: String?
     @Option(help: "Folder that holds the runs.") var runs = "runs"
-    @Option(help: "Held-out self-generated tasks per type (at most).") var heldOut = 16
-    @Option(help: "Proposal rounds for the held-out set (each asks for up to proposals_per_type tasks per type).") var heldOutRounds = 3
-    @Option(help: "CRUXEval problems per direction (0 skips CRUXEval).") var cruxeval = 50
+    @Option(help: "Held-out self-generated tasks (at most; shared among the task types).") var heldOut = 150
+    @Option(help: "Proposal rounds for the held-out set (each asks for up to proposals_per_type tasks per type).") var heldOutRounds = 40
+    @Option(help: "CRUXEval problems per direction (800: all; 0 skips CRUXEval).") var cruxeval = 800
     @Option(help: "CRUXEval file.") var cruxevalFile = "../shared/datasets/cruxeval.jsonl.gz"
-    @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: the installed SmolLM2-135M-Instruct.") var model: String?
+    @Option(help: "HumanEval+ problems (the first N; -1: all 164; 0 skips it).") var humaneval = -1
+    @Option(help: "HumanEval+ file (default: ../shared/datasets).") var humanevalFile: String?
+    @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: qwen2.5-coder-0.5b.") var model: String?
     @Option(help: "Seed of the training run; the held-out set uses seed + 1000.") var seed: UInt64 = 0
 
+    /// One model's answers on every set.
+    struct Measurement {
+        var heldOut: SolverEvaluation.Summary
+        var cruxeval: SolverEvaluation.Summary
+        var humaneval: BenchmarkEvaluation.Summary?
+
+        /// Every verdict, saved as soon as it is measured (before.json, after.json), so hours of evaluation
+        /// survive a later failure and can be re-analysed.
+        func save(to url: URL) throws {
+            struct File: Encodable {
+                var held_out: SolverEvaluation.Summary
+                var cruxeval: SolverEvaluation.Summary
+                var humaneval: [BenchmarkEvaluation.ProblemResult]?
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try AtomicFile.write(try encoder.encode(File(held_out: heldOut, cruxeval: cruxeval, humaneval: humaneval?.problems)) + Data("\n".utf8), to: url)
+        }
+    }
+
     func run() throws {
-        guard var config = TrainingConfig.preset(preset) else { throw CLIError.usage("unknown preset \"\(preset)\"") }
+        guard let base = TrainingConfig.preset(preset) else { throw CLIError.usage("unknown preset \"\(preset)\"") }
+        var config: TrainingConfig
+        do { config = try TrainingConfig.applying(settings, to: base) } catch { throw CLIError.usage("\(error)") }
         config.seed = seed
+        do { try config.validate() } catch { throw CLIError.usage("\(error)") }
         if let model { config.model = URL(fileURLWithPath: try ModelLocation.resolve(model)).standardizedFileURL.path }
         let runName = name ?? "experiment-\(TrainCommand.timestamp())"
         let folder = URL(fileURLWithPath: runs)
         let reporter = TrainingProgress(mode: .live, steps: config.steps)
-        let pool: ZygotePool
-        do { pool = try ZygotePool(policyNamed: config.sandboxPolicy) } catch { throw CLIError.usage("\(error)") }
-        defer { pool.shutdown() }
+        let pool: ZygotePool, benchmarkPool: ZygotePool
+        do {
+            pool = try ZygotePool(policyNamed: config.sandboxPolicy)
+            benchmarkPool = try ZygotePool(policyNamed: "benchmark", size: 1)
+        } catch { throw CLIError.usage("\(error)") }
+        defer { pool.shutdown(); benchmarkPool.shutdown() }
+
+        var crux: [Triple] = []
+        if cruxeval > 0 {
+            guard FileManager.default.fileExists(atPath: cruxevalFile) else { throw CLIError.usage("no CRUXEval file at \(cruxevalFile) (or pass --cruxeval 0)") }
+            crux = try BufferFiles.cruxeval(from: cruxevalFile, limit: cruxeval)
+        }
+        var problems: [BenchmarkProblem] = []
+        if humaneval != 0 {
+            guard let path = humanevalFile ?? EvalCommand.defaultBenchmark() else { throw CLIError.usage("no HumanEval+ file (pass --humaneval-file, or --humaneval 0)") }
+            do { problems = try BenchmarkLoader.load(path) } catch { throw CLIError.usage("\(error)") }
+            if humaneval > 0 { problems = Array(problems.prefix(humaneval)) }
+        }
 
         // 1. Held-out tasks: the base model's own proposals under another seed, never trained on.
         var heldOutConfig = config
         heldOutConfig.seed = seed &+ 1000
         heldOutConfig.steps = 0
-        heldOutConfig.seedSize = heldOut + 1
+        heldOutConfig.seedSize = max(1, heldOut / config.registry.names.count) + 1
         heldOutConfig.seedingRounds = heldOutRounds
         let heldOutRun: TrainingRun
         let heldOutFolder = folder.appendingPathComponent("\(runName)-heldout")
@@ -56,11 +99,6 @@ struct ExperimentCommand: ParsableCommand {
             let buffer = try TaskBuffer(name: type, url: heldOutRun.buffersURL.appendingPathComponent("\(type).jsonl"))
             heldOutTasks += buffer.triples.filter { $0.source != "seed" }
         }
-        var crux: [Triple] = []
-        if cruxeval > 0 {
-            guard FileManager.default.fileExists(atPath: cruxevalFile) else { throw CLIError.usage("no CRUXEval file at \(cruxevalFile) (or pass --cruxeval 0)") }
-            crux = try BufferFiles.cruxeval(from: cruxevalFile, limit: cruxeval)
-        }
 
         // 2. Before: the training run's own model, before its first step.
         let trainingRun: TrainingRun
@@ -69,18 +107,27 @@ struct ExperimentCommand: ParsableCommand {
         }
         let training = try AZRTraining(run: trainingRun, pool: pool, reporter: reporter)
         let evaluation = SolverEvaluation(registry: config.registry, runner: ProgramRunner(pool: pool), format: config.answerFormat)
-        func measure(_ label: String) throws -> (SolverEvaluation.Summary, SolverEvaluation.Summary) {
+        func measure(_ label: String) throws -> Measurement {
             reporter.prelude = "evaluating"
             defer { reporter.prelude = "seeding" }
             training.policy.onTokens = { done, total in reporter.progress(step: -1, phase: label, done: done, total: total, unit: "tokens") }
             let own = try evaluation.run(policy: training.policy, tasks: heldOutTasks)
             let other = try evaluation.run(policy: training.policy, tasks: crux)
-            return (own, other)
+            var code: BenchmarkEvaluation.Summary?
+            if !problems.isEmpty {
+                let generation = BenchmarkGeneration(model: training.policy.model, tokenizer: training.policy.tokenizer,
+                                                     maxNewTokens: 512, batchSize: config.generationBatch, temperature: 0, seed: seed)
+                let solutions = try generation.solutions(for: problems, samples: 1, progress: { done, total in
+                    reporter.progress(step: -1, phase: "\(label), HumanEval+", done: done, total: total, unit: "solutions") })
+                code = BenchmarkEvaluation(scorer: BenchmarkScorer(pool: benchmarkPool)).run(problems: problems, samples: solutions)
+            }
+            return Measurement(heldOut: own, cruxeval: other, humaneval: code)
         }
-        reporter.note("2/4 the base model attempts \(heldOutTasks.count) held-out and \(crux.count) CRUXEval tasks")
+        reporter.note("2/4 the base model attempts \(heldOutTasks.count) held-out, \(crux.count) CRUXEval and \(problems.count) HumanEval+ problems")
         // Evaluation sampling must not move the training run's sampler position.
         let calls = training.policy.callIndex
         let before = try measure("solving (before)")
+        try before.save(to: trainingRun.directory.appendingPathComponent("before.json"))
         training.policy.resume(callIndex: calls)
 
         // 3. Train.
@@ -89,13 +136,16 @@ struct ExperimentCommand: ParsableCommand {
         reporter.finish()
 
         // 4. After.
-        reporter.note("4/4 the trained model (\(steps) steps) attempts the same tasks")
+        reporter.note("4/4 the trained model (\(steps) steps) attempts the same problems")
         let after = try measure("solving (after)")
+        try after.save(to: trainingRun.directory.appendingPathComponent("after.json"))
         reporter.finish()
 
-        let report = ExperimentReport(run: trainingRun.directory.lastPathComponent, preset: preset, minutes: minutes, steps: steps,
-                                      heldOut: ExperimentReport.compare(before.0, after.0), cruxeval: ExperimentReport.compare(before.1, after.1),
+        var report = ExperimentReport(run: trainingRun.directory.lastPathComponent, preset: preset, minutes: minutes, steps: steps,
                                       rewards: ExperimentReport.rewardTrend(try trainingRun.readMetrics()))
+        report.add(set: "held-out, self-generated", before.heldOut, after.heldOut)
+        report.add(set: "CRUXEval", before.cruxeval, after.cruxeval)
+        if let code = before.humaneval, let trained = after.humaneval { report.add(humanEval: code, trained) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(report) + Data("\n".utf8), to: trainingRun.directory.appendingPathComponent("experiment.json"))
@@ -105,31 +155,65 @@ struct ExperimentCommand: ParsableCommand {
     }
 }
 
-/// Before/after solve rates of an experiment.
+/// Before/after solve rates of an experiment, paired per problem.
 struct ExperimentReport: Codable {
+    /// One set × task type × reading.
     struct Row: Codable {
+        var set: String
         var type: String
-        var tasks: Int
-        var before: Double
-        var after: Double
+        /// strict or lenient (HumanEval+: base or plus tests).
+        var reading: String
+        var comparison: PairedComparison
+    }
+
+    /// Mean training reward per task × role over the first and the last steps.
+    struct RewardRow: Codable {
+        var type: String
+        var steps: Int
+        var first: Double
+        var last: Double
     }
 
     var run: String
     var preset: String
     var minutes: Double
     var steps: Int
-    var heldOut: [Row]
-    var cruxeval: [Row]
-    /// Mean training reward per task × role over the first and the last steps (up to a third of the run each).
-    var rewards: [Row]
+    var rows: [Row] = []
+    var rewards: [RewardRow]
 
-    enum CodingKeys: String, CodingKey {
-        case run, preset, minutes, steps, cruxeval, rewards
-        case heldOut = "held_out"
+    init(run: String, preset: String, minutes: Double, steps: Int, rewards: [RewardRow]) {
+        self.run = run
+        self.preset = preset
+        self.minutes = minutes
+        self.steps = steps
+        self.rewards = rewards
     }
 
-    /// `tasks` is the number of steps averaged at each end.
-    static func rewardTrend(_ metrics: [StepMetrics]) -> [Row] {
+    /// Solved means every answer to the task was right (greedy: its one answer).
+    mutating func add(set: String, _ before: SolverEvaluation.Summary, _ after: SolverEvaluation.Summary) {
+        let afterByID = Dictionary(after.results.map { ("\($0.type)/\($0.id)", $0) }, uniquingKeysWith: { first, _ in first })
+        for type in Set(before.results.map(\.type)).sorted() {
+            let pairs = before.results.filter { $0.type == type }.compactMap { result in afterByID["\(type)/\(result.id)"].map { (result, $0) } }
+            for (reading, count) in [("strict", \SolverEvaluation.TaskResult.strict_correct), ("lenient", \SolverEvaluation.TaskResult.lenient_correct)] {
+                rows.append(Row(set: set, type: type, reading: reading, comparison: PairedComparison(
+                    before: pairs.map { $0.0[keyPath: count] == $0.0.samples && $0.0.samples > 0 },
+                    after: pairs.map { $0.1[keyPath: count] == $0.1.samples && $0.1.samples > 0 })))
+            }
+        }
+    }
+
+    mutating func add(humanEval before: BenchmarkEvaluation.Summary, _ after: BenchmarkEvaluation.Summary) {
+        let afterByID = Dictionary(after.problems.map { ($0.task_id, $0) }, uniquingKeysWith: { first, _ in first })
+        let pairs = before.problems.compactMap { problem in afterByID[problem.task_id].map { (problem, $0) } }
+        rows.append(Row(set: "HumanEval+", type: "pass@1", reading: "base tests", comparison: PairedComparison(
+            before: pairs.map { $0.0.base_correct > 0 }, after: pairs.map { $0.1.base_correct > 0 })))
+        if before.hasPlus {
+            rows.append(Row(set: "HumanEval+", type: "pass@1", reading: "plus tests", comparison: PairedComparison(
+                before: pairs.map { ($0.0.plus_correct ?? 0) > 0 }, after: pairs.map { ($0.1.plus_correct ?? 0) > 0 })))
+        }
+    }
+
+    static func rewardTrend(_ metrics: [StepMetrics]) -> [RewardRow] {
         let window = max(1, min(3, metrics.count / 3))
         guard metrics.count >= 2 else { return [] }
         let first = metrics.prefix(window), last = metrics.suffix(window)
@@ -138,33 +222,29 @@ struct ExperimentReport: Codable {
             let values = lines.compactMap { $0.reward[key] }
             return values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
         }
-        return keys.map { Row(type: $0, tasks: window, before: mean(first, $0), after: mean(last, $0)) }
-    }
-
-    static func compare(_ before: SolverEvaluation.Summary, _ after: SolverEvaluation.Summary) -> [Row] {
-        before.solveRate.keys.sorted().map {
-            Row(type: $0, tasks: before.tasks[$0] ?? 0, before: before.solveRate[$0] ?? 0, after: after.solveRate[$0] ?? 0)
-        }
+        return keys.map { RewardRow(type: $0, steps: window, first: mean(first, $0), last: mean(last, $0)) }
     }
 
     var markdown: String {
-        var text = "Run \(run): preset \(preset), \(steps) steps in at most \(Int(minutes)) minutes; greedy solve rates.\n\n"
-        text += "| tasks | type | n | before | after | change |\n|---|---|---:|---:|---:|---:|\n"
+        var text = "Run \(run): preset \(preset), \(steps) steps in at most \(Int(minutes)) minutes; greedy, the same problems before and after.\n\n"
+        text += "| problems | type | reading | n | before | after | change [95% CI], McNemar p |\n|---|---|---|---:|---:|---:|---|\n"
         let names = ["deduction": "deduction (CRUXEval-O)", "abduction": "abduction (CRUXEval-I)"]
-        if heldOut.isEmpty { text += "| held-out, self-generated | – | 0 | the base model proposed no valid task | | |\n" }
-        for (set, rows) in [("held-out, self-generated", heldOut), ("CRUXEval", cruxeval)] {
-            for row in rows {
-                text += String(format: "| %@ | %@ | %d | %.1f%% | %.1f%% | %+.1f |\n", set, set == "CRUXEval" ? names[row.type] ?? row.type : row.type,
-                               row.tasks, row.before * 100, row.after * 100, (row.after - row.before) * 100)
-            }
+        if !rows.contains(where: { $0.set == "held-out, self-generated" }) {
+            text += "| held-out, self-generated | – | – | 0 | the base model proposed no valid task | | |\n"
         }
-        if let window = rewards.first?.tasks {
-            text += "\nMean training reward (−1 malformed or invalid, −0.5 wrong, up to 1), first \(window) steps against last \(window):\n\n"
+        for row in rows {
+            let c = row.comparison
+            text += String(format: "| %@ | %@ | %@ | %d | %.1f%% | %.1f%% | %@ |\n", row.set, row.set == "CRUXEval" ? names[row.type] ?? row.type : row.type,
+                           row.reading, c.problems, c.before * 100, c.after * 100, c.text)
+        }
+        if let window = rewards.first?.steps {
+            text += "\nMean training reward (−1 format error, −0.5 wrong or invalid, up to 1), first \(window) steps against last \(window):\n\n"
             text += "| task × role | first | last | change |\n|---|---:|---:|---:|\n"
             for row in rewards {
-                text += String(format: "| %@ | %.2f | %.2f | %+.2f |\n", row.type, row.before, row.after, row.after - row.before)
+                text += String(format: "| %@ | %.2f | %.2f | %+.2f |\n", row.type, row.first, row.last, row.last - row.first)
             }
         }
+        text += "\nLearning curves: `azr report runs/\(run)`.\n"
         return text
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Trainer
+import Gym
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,7 +10,7 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "The prompt.") var prompt: String
     @Option(help: "A llama or qwen2 GGUF file, or a run folder (its newest checkpoint). Default: the installed SmolLM2-135M-Instruct.") var model: String?
-    @Flag(help: "Use the prompt as is, without the ChatML template.") var raw = false
+    @Flag(help: "Use the prompt as is, without the model's chat template.") var raw = false
     @Option(help: "Tokens to generate at most.") var maxTokens = 128
     @Option(help: "0 is greedy.") var temperature: Float = 0
     @Option(help: "Nucleus sampling mass.") var topP: Float = 1
@@ -21,9 +22,9 @@ struct GenerateCommand: ParsableCommand {
         do { file = try GGUFFile(path: path) } catch { throw CLIError.usage("\(error)") }
         let tokenizer = try BPETokenizer(gguf: file)
         let llama = LlamaModel(parameters: try LlamaParameters(gguf: file))
-        let text = raw ? prompt : "<|im_start|>user\n\(prompt)<|im_end|>\n<|im_start|>assistant\n"
+        let text = raw ? prompt : PromptTemplate.auto.render(prompt, chat: tokenizer.chatTemplate ?? ChatTemplate(family: .chatml))
         let ids = tokenizer.encode(text)
-        let stop = tokenizer.id(of: "<|im_end|>")
+        let stop = tokenizer.endOfTurn
         let cache = KVCache(config: llama.config, capacity: ids.count + maxTokens)
         var sampler = Sampler(temperature: temperature, topP: topP, seed: seed)
         var logits = try llama.forward(ids, cache: cache)

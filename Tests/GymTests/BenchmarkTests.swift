@@ -131,7 +131,7 @@ final class BenchmarkTests: XCTestCase {
 
     /// The model writes solutions; they are saved in evalplus's format and scored like any others.
     func testEvalGeneratesWithTheModelAndSavesSamplesAndResults() throws {
-        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
+        guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
         let benchmark = try Repository.dataset("HumanEvalPlus-v0.1.10.jsonl.gz")
         let results = temporaryDirectory().appendingPathComponent("model.results.jsonl")
         let run = try azr(["eval", "--benchmark", benchmark, "--limit", "3", "--max-new-tokens", "48", "--json", "--results", results.path])
@@ -153,7 +153,7 @@ final class BenchmarkTests: XCTestCase {
     }
 
     func testCRUXEvalRunsAsDeductionAndAbduction() throws {
-        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
+        guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
         let crux = try Repository.dataset("cruxeval.jsonl.gz")
         let results = temporaryDirectory().appendingPathComponent("crux.results.jsonl")
         let run = try azr(["eval", "--cruxeval", "--benchmark", crux, "--limit", "2", "--max-new-tokens", "48", "--json", "--results", results.path])

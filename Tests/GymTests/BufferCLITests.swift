@@ -1,6 +1,7 @@
 import Foundation
 @testable import Gym
 import Tasks
+import Trainer
 import XCTest
 
 /// The repository root, and ../shared beside it (where the benchmark data lives).
@@ -26,11 +27,20 @@ func azrBinary() -> URL {
         .deletingLastPathComponent().appendingPathComponent("azr")
 }
 
+/// The environment for `azr` children: the model is the small SmolLM2-135M (fast), not the default Qwen, unless
+/// the test names one.
+func testEnvironment() -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    if environment["AZR_MODEL"] == nil, let small = DefaultModel.locateSmall() { environment["AZR_MODEL"] = small }
+    return environment
+}
+
 func azr(_ arguments: [String]) throws -> CommandRun {
     let process = Process()
     process.executableURL = azrBinary()
     process.arguments = arguments
     process.currentDirectoryURL = Repository.root
+    process.environment = testEnvironment()
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

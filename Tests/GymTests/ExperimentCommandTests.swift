@@ -3,39 +3,65 @@ import Gym
 import Trainer
 import XCTest
 
-/// `azr experiment` end to end on the smoke preset: held-out proposals, before/after solve rates on the
-/// held-out and CRUXEval tasks, and the reward trend, read back from experiment.json against the run's files.
+/// `azr experiment` end to end on the smoke preset: held-out proposals, paired before/after solve rates (strict
+/// and lenient) on the held-out, CRUXEval and HumanEval+ problems, and the reward trend, read back from
+/// experiment.json against the run's files.
 final class ExperimentCommandTests: XCTestCase {
     struct Report: Decodable {
-        struct Row: Decodable {
-            var type: String
-            var tasks: Int
+        struct Comparison: Decodable {
+            var problems: Int
             var before: Double
             var after: Double
+            var gained: Int
+            var lost: Int
+            var low: Double
+            var high: Double
+            var p_value: Double
+        }
+
+        struct Row: Decodable {
+            var set: String
+            var type: String
+            var reading: String
+            var comparison: Comparison
+        }
+
+        struct RewardRow: Decodable {
+            var type: String
+            var steps: Int
+            var first: Double
+            var last: Double
         }
 
         var steps: Int
-        var held_out: [Row]
-        var cruxeval: [Row]
-        var rewards: [Row]
+        var rows: [Row]
+        var rewards: [RewardRow]
     }
 
     func testBeforeAndAfterFiguresComeFromTheRun() throws {
-        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed") }
+        guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed") }
         let crux = try Repository.dataset("cruxeval.jsonl.gz")
         let runs = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: runs) }
         let result = try azr(["experiment", "--preset", "smoke", "--minutes", "10", "--name", "e", "--runs", runs.path,
-                              "--held-out", "2", "--held-out-rounds", "1", "--cruxeval", "2", "--cruxeval-file", crux])
+                              "--held-out", "2", "--held-out-rounds", "1", "--cruxeval", "2", "--cruxeval-file", crux,
+                              "--humaneval", "2", "--humaneval-file", try Repository.dataset("HumanEvalPlus-v0.1.10.jsonl.gz")])
         XCTAssertEqual(result.status, 0, result.stderr)
         let folder = runs.appendingPathComponent("e")
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: folder.appendingPathComponent("experiment.json")))
         XCTAssertEqual(report.steps, 2)
-        XCTAssertEqual(report.cruxeval.map(\.type), ["abduction", "deduction"])
-        for row in report.cruxeval + report.held_out {
-            XCTAssertTrue((0...1).contains(row.before) && (0...1).contains(row.after), "\(row)")
+        let cruxRows = report.rows.filter { $0.set == "CRUXEval" }
+        XCTAssertEqual(cruxRows.map { "\($0.type) \($0.reading)" }, ["abduction strict", "abduction lenient", "deduction strict", "deduction lenient"])
+        XCTAssertEqual(cruxRows.map(\.comparison.problems), [2, 2, 2, 2])
+        XCTAssertEqual(report.rows.filter { $0.set == "HumanEval+" }.map { "\($0.reading) \($0.comparison.problems)" }, ["base tests 2", "plus tests 2"])
+        for row in report.rows {
+            let c = row.comparison
+            XCTAssertTrue((0...1).contains(c.before) && (0...1).contains(c.after), "\(row)")
+            // The change is exactly what the changed problems make it, and lies inside its interval.
+            XCTAssertEqual(c.after - c.before, Double(c.gained - c.lost) / Double(c.problems), accuracy: 1e-12)
+            XCTAssertTrue(c.low <= c.after - c.before + 1e-12 && c.after - c.before <= c.high + 1e-12, "\(row)")
+            XCTAssertTrue((0...1).contains(c.p_value), "\(row)")
         }
-        XCTAssertEqual(report.cruxeval.map(\.tasks), [2, 2])
 
         // The held-out rows count exactly the base model's valid proposals in the held-out run, none of them seeds.
         let heldOut = try TrainingRun.open(runs.appendingPathComponent("e-heldout"))
@@ -45,19 +71,25 @@ final class ExperimentCommandTests: XCTestCase {
             let count = buffer.triples.filter { $0.source != "seed" }.count
             if count > 0 { proposed[type] = count }
         }
-        XCTAssertEqual(Dictionary(uniqueKeysWithValues: report.held_out.map { ($0.type, $0.tasks) }), proposed)
+        let heldOutRows = report.rows.filter { $0.set == "held-out, self-generated" && $0.reading == "strict" }
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: heldOutRows.map { ($0.type, $0.comparison.problems) }), proposed)
 
         // With two steps the trend compares step 0's rewards with step 1's, as metrics.jsonl records them.
         let metrics = try TrainingRun.open(folder).readMetrics()
         XCTAssertEqual(metrics.count, 2)
         XCTAssertEqual(report.rewards.count, 6)
         for row in report.rewards {
-            XCTAssertEqual(row.tasks, 1)
-            XCTAssertEqual(row.before, metrics[0].reward[row.type])
-            XCTAssertEqual(row.after, metrics[1].reward[row.type])
+            XCTAssertEqual(row.steps, 1)
+            XCTAssertEqual(row.first, metrics[0].reward[row.type])
+            XCTAssertEqual(row.last, metrics[1].reward[row.type])
+        }
+        // Every verdict is kept beside the table.
+        for name in ["before.json", "after.json"] {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(name))) as? [String: Any]
+            XCTAssertEqual(object.map { Set($0.keys) }, ["held_out", "cruxeval", "humaneval"], name)
         }
         let table = try String(contentsOf: folder.appendingPathComponent("experiment.md"))
-        XCTAssertTrue(table.contains("| CRUXEval | deduction (CRUXEval-O) | 2 |"), table)
+        XCTAssertTrue(table.contains("| CRUXEval | deduction (CRUXEval-O) | strict | 2 |"), table)
         XCTAssertEqual(result.stdout, table)
     }
 }

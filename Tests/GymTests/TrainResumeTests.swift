@@ -15,7 +15,7 @@ final class TrainResumeTests: XCTestCase {
     ]
 
     func testKilledRunResumesToTheSameResultAsAnUninterruptedOne() throws {
-        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
+        guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
         let runs = temporaryDirectory()
 
         let straight = try azr(Self.arguments + ["--runs", runs.path, "--name", "straight"])
@@ -26,6 +26,7 @@ final class TrainResumeTests: XCTestCase {
         process.executableURL = azrBinary()
         process.arguments = Self.arguments + ["--runs", runs.path, "--name", "killed"]
         process.currentDirectoryURL = Repository.root
+        process.environment = testEnvironment()
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

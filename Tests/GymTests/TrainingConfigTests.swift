@@ -1,6 +1,7 @@
 import Foundation
 @testable import Gym
 import Tasks
+import Trainer
 import XCTest
 
 final class TrainingConfigTests: XCTestCase {
@@ -118,6 +119,35 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(PromptTemplate.plain.render(prompt), "User: Solve this.\nAssistant: <think>")
         XCTAssertEqual(PromptTemplate.chatml.render(prompt),
                        "<|im_start|>user\nSolve this.<|im_end|>\n<|im_start|>assistant\n<think>")
+    }
+
+    func testTheFilesChatTemplateWrapsInstructPromptsAndAZRPrompts() {
+        let qwen = ChatTemplate(family: .chatml, defaultSystem: "You are Qwen.")
+        XCTAssertEqual(PromptTemplate.auto.render("Complete the assertion.", chat: qwen),
+                       "<|im_start|>system\nYou are Qwen.<|im_end|>\n<|im_start|>user\nComplete the assertion.<|im_end|>\n<|im_start|>assistant\n")
+        XCTAssertEqual(PromptTemplate.auto.render(AnswerFormat.wrap("Solve this."), chat: qwen),
+                       "<|im_start|>system\nYou are Qwen.<|im_end|>\n<|im_start|>user\nSolve this.<|im_end|>\n<|im_start|>assistant\n<think>")
+        // A file without a template it knows: the text as is.
+        XCTAssertEqual(PromptTemplate.auto.render("Solve this.", chat: nil), "Solve this.")
+    }
+
+    func testPresetsChooseTheProtocolAndOldRunsKeepTheirs() throws {
+        XCTAssertEqual(TrainingConfig.preset("smoke")?.promptStyle, .instruct)
+        XCTAssertEqual(TrainingConfig.preset("cpu")?.promptStyle, .instruct)
+        XCTAssertEqual(TrainingConfig.preset("paper")?.promptStyle, .azr)
+        XCTAssertEqual(TrainingConfig.preset("paper")?.answerFormat, .strict)
+        XCTAssertEqual(TrainingConfig.preset("paper")?.topicHints, false)
+        // The registry's task types use the config's style.
+        let registry = TrainingConfig().registry
+        XCTAssertTrue(registry["deduction"]!.solverPrompt(for: IdentitySeeds.single(type: "deduction")).contains("assert f('Hello world') == ??"))
+        // A config.json saved before prompt styles existed (no prompt_style key) resumes with AZR's prompts.
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.preset("cpu")!)) as! [String: Any]
+        old.removeValue(forKey: "prompt_style")
+        old.removeValue(forKey: "topic_hints")
+        let resumed = try TrainingConfig.saved(JSONSerialization.data(withJSONObject: old))
+        XCTAssertEqual(resumed.promptStyle, .azr)
+        XCTAssertFalse(resumed.topicHints)
+        XCTAssertEqual(try TrainingConfig.saved(JSONEncoder().encode(TrainingConfig.preset("cpu")!)), TrainingConfig.preset("cpu")!)
     }
 
     func testBenchmarkContinuationsStopAtTheEndOfTheFunction() {

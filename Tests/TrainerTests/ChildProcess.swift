@@ -1,4 +1,5 @@
 import Foundation
+@testable import Trainer
 import XCTest
 
 /// Runs a command to completion and returns its stdout; fails the calling test on a non-zero exit.
@@ -7,7 +8,10 @@ func runToCompletion(_ executable: URL, _ arguments: [String], environment: [Str
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    // Children run the small SmolLM2-135M (fast) unless a test names a model.
+    var merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    if merged["AZR_MODEL"] == nil, let small = DefaultModel.locateSmall() { merged["AZR_MODEL"] = small }
+    process.environment = merged
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()

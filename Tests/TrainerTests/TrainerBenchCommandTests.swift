@@ -6,7 +6,7 @@ import XCTest
 /// (Speed itself is judged by `make bench`, never by a unit test.)
 final class TrainerBenchCommandTests: XCTestCase {
     func testJSONHasEveryFigure() throws {
-        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed") }
+        guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed") }
         let data = try azr(["bench", "trainer", "--json", "--no-pytorch", "--sequences", "1", "--length", "48"])
         let figures = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         for key in ["sgemm_gflops", "train_tokens_per_s", "decode_tokens_per_s_batch32", "decode_tokens_per_s_batch1",
@@ -25,7 +25,7 @@ final class TrainerBenchCommandTests: XCTestCase {
     /// The tool never runs OpenBLAS's generic kernel on a CPU that has AVX2, even when the environment asks for it
     /// (OpenBLAS 0.3.21 falls back to Prescott on CPUs it does not know).
     func testTheChosenKernelIsNotTheGenericOneOnAnAVX2CPU() throws {
-        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed") }
+        guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed") }
         let flags = BLASKernel.cpuFlags()
         guard flags.contains("avx2"), flags.contains("fma") else { throw XCTSkip("this CPU has no AVX2 + FMA: no better kernel than the generic one exists") }
         let data = try azr(["bench", "trainer", "--json", "--training-only", "--sequences", "1", "--length", "40"],

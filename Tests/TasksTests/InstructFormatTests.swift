@@ -1,0 +1,104 @@
+import Sandbox
+@testable import Tasks
+import XCTest
+
+/// The instruct protocol's readers on real model outputs (`RealOutputs`): strict reading takes exactly the asked
+/// form, lenient reading finds the answer where a small instruct model puts it.
+final class InstructFormatTests: XCTestCase {
+    func testTheIssuesOldFailuresAreReadOrRefusedAsTheyShouldBe() throws {
+        // The model's own `f(x) == v` form: malformed strictly, the value leniently.
+        XCTAssertThrowsError(try AssertionAnswer.read(in: RealOutputs.smolOwnStyle, mode: .strict))
+        XCTAssertEqual(try AssertionAnswer.read(in: RealOutputs.smolOwnStyle, mode: .lenient).value, "'bcksrutq'")
+        XCTAssertEqual(try AssertionAnswer.read(in: RealOutputs.smolOwnStyle, mode: .lenient).arguments, "'bcksrut', 'q'")
+        // A copied placeholder is never a value.
+        let deduction = DeductionTask(style: .azr)
+        XCTAssertThrowsError(try PythonValue(literal: try deduction.predictedValue(in: RealOutputs.smolPlaceholder, mode: .strict)))
+        // The instruct prompts carry no placeholder words and not the old example input.
+        for prompt in [DeductionTask(style: .instruct).solverPrompt(for: IdentitySeeds.single(type: "deduction")),
+                       AbductionTask(style: .instruct).solverPrompt(for: IdentitySeeds.single(type: "abduction")),
+                       DeductionTask(style: .instruct).proposerPrompt(references: [IdentitySeeds.single(type: "deduction")]),
+                       InductionTask(style: .instruct).proposerPrompt(references: [IdentitySeeds.single(type: "deduction")]),
+                       InductionTask(style: .instruct).solverPrompt(for: IdentitySeeds.induction())] {
+            for copied in ["the value", "the arguments", "def f(...)", "\"abc\", [1, 2]", "<answer>", "User: "] {
+                XCTAssertFalse(prompt.contains(copied), "\(copied) in \(prompt)")
+            }
+        }
+    }
+
+    func testAProgramWithUsageLinesAndNoInputBlockIsReadLeniently() throws {
+        XCTAssertThrowsError(try ProposalReading.programAndInput(in: RealOutputs.qwenNoInputBlock, mode: .strict))
+        let (program, input) = try ProposalReading.programAndInput(in: RealOutputs.qwenNoInputBlock, mode: .lenient)
+        XCTAssertEqual(program, "def f(xs):\n    return sorted( set( xs ))[-2]\n")
+        XCTAssertEqual(input, "[4, 1, 4, 3]")
+    }
+
+    func testAnInputAssignmentCountsAsTheInputBlock() throws {
+        let (program, input) = try ProposalReading.programAndInput(in: RealOutputs.qwenInputAssignment, mode: .lenient)
+        XCTAssertTrue(program.hasPrefix("def f(s):\n    return s.split()[0]"), program)
+        XCTAssertEqual(input, "\"Hello world\"")
+    }
+
+    func testTheEntryPointIsRenamedAndItsVariableArgumentResolved() throws {
+        let (program, input) = try ProposalReading.programAndInput(in: RealOutputs.qwenRenamedWithVariable, mode: .lenient)
+        XCTAssertEqual(input, "\"a1b22c333\"")
+        XCTAssertTrue(program.contains("def helper(c):"), program)
+        XCTAssertTrue(program.contains("def f(text):"), program)
+        XCTAssertFalse(program.contains("print("), program)
+        XCTAssertFalse(program.contains("sample ="), program)
+        XCTAssertFalse(program.contains("count_digits"), program)
+    }
+
+    func testTheStrictProposalFormEndsWithAPrintedCall() throws {
+        let completion = "```python\nLIMIT = 3\n\ndef f(xs):\n    return xs[:LIMIT]\n\nprint(f([5, 6, 7, 8]))\n```"
+        let (program, input) = try ProposalReading.programAndInput(in: completion, mode: .strict)
+        XCTAssertEqual(program, "LIMIT = 3\n\ndef f(xs):\n    return xs[:LIMIT]")
+        XCTAssertEqual(input, "[5, 6, 7, 8]")
+        // Leniently the constant the function reads stays in the program.
+        XCTAssertEqual(try ProposalReading.programAndInput(in: completion, mode: .lenient).program, program + "\n")
+    }
+
+    func testDeductionAnswersStrictAndLenient() throws {
+        let task = DeductionTask(style: .instruct)
+        XCTAssertThrowsError(try task.predictedValue(in: RealOutputs.qwenInlineAssert, mode: .strict))
+        XCTAssertEqual(try task.predictedValue(in: RealOutputs.qwenInlineAssert, mode: .lenient), "['a', 'b']")
+        XCTAssertEqual(try task.predictedValue(in: RealOutputs.qwenFencedAssert, mode: .strict), "'Hello worlda'")
+        // A string holding brackets and `==` does not confuse the call's end.
+        let tricky = "assert f(\"a)b\", [1, (2, 3)]) == 'x == y'  # done"
+        XCTAssertEqual(try AssertionAnswer.read(in: tricky, mode: .strict).arguments, "\"a)b\", [1, (2, 3)]")
+        XCTAssertEqual(try AssertionAnswer.read(in: tricky, mode: .strict).value, "'x == y'")
+        // The last assert line counts.
+        XCTAssertEqual(try task.predictedValue(in: "assert f(1) == 2\nassert f(1) == 3", mode: .strict), "3")
+    }
+
+    func testAbductionArgumentsAreTheAssertionsCall() throws {
+        XCTAssertEqual(try AbductionTask(style: .instruct).arguments(in: RealOutputs.qwenAbduction, mode: .strict), "\"x9j\"")
+        XCTAssertThrowsError(try AbductionTask(style: .instruct).arguments(in: "I think the input is 3.", mode: .lenient))
+    }
+
+    func testInductionCallsAndMessagesFromRealOutputs() throws {
+        let task = InductionTask(style: .instruct)
+        XCTAssertThrowsError(try task.inputsAndMessage(in: RealOutputs.qwenNumberedCalls, mode: .strict))
+        let numbered = try task.inputsAndMessage(in: RealOutputs.qwenNumberedCalls, mode: .lenient)
+        XCTAssertEqual(numbered.inputs, ["\"Hello, world!\"", "\"Hello, world!\"", "\"Hello, world!\""])
+        XCTAssertEqual(numbered.message, "f does nothing.")
+        let commented = try task.inputsAndMessage(in: RealOutputs.qwenCallsWithCommentMessages, mode: .lenient)
+        XCTAssertEqual(commented.inputs, ["1", "2", "3"])
+        XCTAssertEqual(commented.message, "1")
+        let strict = try task.inputsAndMessage(in: "```python\nprint(f([1]))\nf([2, 3])\n```\nMessage: sums a list.", mode: .strict)
+        XCTAssertEqual(strict.inputs, ["[1]", "[2, 3]"])
+        XCTAssertEqual(strict.message, "sums a list.")
+    }
+
+    func testInductionSolutionsAreRenamedLeniently() throws {
+        let answer = "```python\ndef echo(x):\n    return x\n\nprint(echo(1))\n```"
+        XCTAssertEqual(try InductionTask(style: .instruct).solution(in: answer, mode: .lenient), "def f(x):\n    return x\n")
+        XCTAssertEqual(try InductionTask(style: .instruct).solution(in: answer, mode: .strict), "def f(x):\n    return x\n\nprint(echo(1))")
+    }
+
+    func testTopicHintsDependOnTheReferencesOnly() {
+        let a = DeductionTask(style: .instruct, topicHints: true).proposerPrompt(references: [IdentitySeeds.single(type: "deduction")])
+        XCTAssertEqual(a, DeductionTask(style: .instruct, topicHints: true).proposerPrompt(references: [IdentitySeeds.single(type: "deduction")]))
+        XCTAssertTrue(a.contains("Build it around `"), a)
+        XCTAssertFalse(DeductionTask(style: .instruct, topicHints: false).proposerPrompt(references: []).contains("Build it around"))
+    }
+}

@@ -1,0 +1,92 @@
+/// Completions real models wrote, kept verbatim as parser fixtures: the issue's SmolLM2 and Qwen2.5-Coder
+/// failures under the old protocol, and Qwen2.5-Coder-0.5B-Instruct's answers to this protocol's prompts
+/// (smoke runs, 2026-11-29).
+enum RealOutputs {
+    /// SmolLM2 answering a deduction task in its own trained style, no `<answer>` block, no `assert`.
+    static let smolOwnStyle = "The function appends the second argument.\nf('bcksrut', 'q') == 'bcksrutq'"
+    /// SmolLM2 copying the old prompt's placeholder into the answer block.
+    static let smolPlaceholder = "<think> I will answer </think>\n<answer>\n```output\nthe value\n```\n</answer>"
+    /// SmolLM2 copying the old abduction example as its input.
+    static let smolExampleInput = "<answer>\n```input\n\"abc\", [1, 2]\n```\n</answer>"
+    /// Qwen: a real program in a ```python fence and no ```input block (the issue's 0-valid smoke step).
+    static let qwenNoInputBlock = """
+    ```python
+    def f(xs):
+        return sorted( set( xs ))[-2]
+
+    # Example usage:
+    result = f([4, 1, 4, 3])
+    print(result)  # Output: 3
+    ```
+    """
+    /// Qwen: the call's arguments written as an assignment to `input`.
+    static let qwenInputAssignment = """
+    ```python
+    def f(s):
+        return s.split()[0]
+
+    input = "Hello world"
+    ```
+    """
+    /// Qwen: the function under another name, called on a variable, with helpers and prose around it.
+    static let qwenRenamedWithVariable = """
+    Here is a puzzle:
+
+    ```python
+    def helper(c):
+        return c.isdigit()
+
+    def count_digits(text):
+        # Count the digits
+        return sum(1 for c in text if helper(c))
+
+    sample = "a1b22c333"
+    print(count_digits(sample))  # Output: 6
+    ```
+
+    This function counts digits.
+    """
+    /// Qwen: the deduction answer inside a sentence, not on its own line.
+    static let qwenInlineAssert = """
+    6. The list of tuples is sorted in descending order based on the count of each character.
+    7. The function returns the first two tuples in the sorted list.
+
+    Therefore, the computed output for this input is `['a', 'b']`, i.e. `assert f("banana", 2) == ['a', 'b']`
+    """
+    /// Qwen: the completed assertion on its own line, in a fence, with prose after it.
+    static let qwenFencedAssert = """
+    The function `f` takes a single argument `a` and returns it. Therefore, the completed assertion should be:
+
+    ```python
+    assert f('Hello world') == 'Hello worlda'
+    ```
+    """
+    /// Qwen: an abduction answer.
+    static let qwenAbduction = """
+    Given that the input string is `"x9j"`, the last character is `"j"`. Therefore, the function returns `"j"`.
+
+    Thus, the completed assertion is:
+
+    ```python
+    assert f("x9j") == "j"
+    ```
+    """
+    /// Qwen: induction inputs as a numbered list of calls, all the same.
+    static let qwenNumberedCalls = """
+    Test Calls:
+    1. `f("Hello, world!")`
+    2. `f("Hello, world!")`
+    3. `f("Hello, world!")`
+
+    Message:
+    f does nothing.
+    """
+    /// Qwen: induction calls in a python block with the message as comments.
+    static let qwenCallsWithCommentMessages = """
+    ```python
+    print(f(1))  # Message: 1
+    print(f(2))  # Message: 2
+    print(f(3))  # Message: 3
+    ```
+    """
+}
