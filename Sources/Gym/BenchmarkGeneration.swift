@@ -36,7 +36,7 @@ public struct BenchmarkGeneration {
         let code = Self.trimmed(problem.prompt)
         guard chat else { return code }
         // The model file's chat template (with its default system turn); plain ChatML when it carries none.
-        return (tokenizer.chatTemplate ?? ChatTemplate(family: .chatml)).render(
+        return tokenizer.chatTemplateOrChatML.render(
             user: "Complete this Python function. Reply with the whole function in one ```python block.\n\n```python\n\(code)\n```",
             opening: "```python\n\(code)")
     }

@@ -26,9 +26,9 @@ public struct AbductionTask: Environment {
 
     public func solverPrompt(for triple: Triple) -> String {
         let output = triple.output ?? ""
-        let example = InstructPrompts.solvedExample(for: triple)
         switch style {
         case .instruct:
+            let example = InstructPrompts.solvedExample(for: triple)
             return """
             Complete the assertion: replace ?? with arguments for which the call returns the given value (any that \
             work count). For example, the function `\(example.program)` with `assert f(??) == \(example.value)` is \

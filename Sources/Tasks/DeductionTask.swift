@@ -26,9 +26,9 @@ public struct DeductionTask: Environment {
 
     public func solverPrompt(for triple: Triple) -> String {
         let input = triple.input ?? ""
-        let example = InstructPrompts.solvedExample(for: triple)
         switch style {
         case .instruct:
+            let example = InstructPrompts.solvedExample(for: triple)
             return """
             Complete the assertion: replace ?? with the exact value the call returns, as a Python literal. For \
             example, the function `\(example.program)` with `assert f(\(example.arguments)) == ??` is completed as \

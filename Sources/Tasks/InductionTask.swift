@@ -157,15 +157,13 @@ public struct InductionTask: Environment {
         """)
     }
 
-    /// The solver's program with its entry point named `f`. Instruct style, strict: the one ```python block;
-    /// lenient: the first python block that defines a function, usage lines dropped.
-    func solution(in completion: String, mode: AnswerFormat.Mode) throws -> String {
+    /// The solver's program with its entry point named `f`, or nil when the code read defines no function.
+    /// Instruct style, strict: the one ```python block; lenient: the first python block that defines a function,
+    /// usage lines dropped (as proposals are read).
+    func solution(in completion: String, mode: AnswerFormat.Mode) throws -> String? {
         let program: String
         if style == .instruct && mode == .lenient {
-            let blocks = try AnswerFormat.fences(in: completion, mode: .lenient)
-            guard let block = blocks.first(where: { ["python", "py", "python3"].contains($0.label) && ProposalReading.definesFunction($0.body, named: nil) })
-            else { throw FormatError("no python block that defines a function") }
-            program = ProposalReading.separatingUsage(ProposalReading.renamingEntryPoint(block.body)).program
+            program = try ProposalReading.firstProgram(in: AnswerFormat.fences(in: completion, mode: .lenient)).program
         } else if style == .instruct {
             let blocks = try AnswerFormat.fences(in: completion, mode: .lenient).filter { $0.label == "python" }
             guard blocks.count == 1 else { throw FormatError(blocks.isEmpty ? "no ```python block" : "\(blocks.count) ```python blocks") }
@@ -173,15 +171,13 @@ public struct InductionTask: Environment {
         } else {
             program = try AnswerFormat.block("python", in: completion, mode: mode)
         }
-        guard let named = ProgramChecks.withEntryPoint(program) else { throw FormatError("defines no function") }
-        return named
+        return ProgramChecks.withEntryPoint(program)
     }
 
     public func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome {
-        let named: String
-        do { named = try solution(in: completion, mode: context.format) } catch let error as FormatError {
-            return error.description.hasPrefix("defines no function") ? .wrong("the answer defines no function") : .malformed("\(error)")
-        } catch { return .malformed("\(error)") }
+        let solution: String?
+        do { solution = try self.solution(in: completion, mode: context.format) } catch { return .malformed("\(error)") }
+        guard let named = solution else { return .wrong("the answer defines no function") }
         let hidden = Self.split(triple).hidden
         guard !hidden.isEmpty else { return .wrong("the task has no held-out pairs") }
         switch context.runner.outputs(program: named, inputs: hidden.map(\.0)) {

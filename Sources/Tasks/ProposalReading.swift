@@ -9,7 +9,6 @@ import Sandbox
 public enum ProposalReading {
     public static func programAndInput(in completion: String, mode: AnswerFormat.Mode) throws -> (program: String, input: String) {
         let blocks = try AnswerFormat.fences(in: completion, mode: .lenient)
-        let pythonLabels: Set<String> = ["python", "py", "python3"]
         switch mode {
         case .strict:
             let programs = blocks.filter { $0.label == "python" }
@@ -26,11 +25,7 @@ public enum ProposalReading {
             }
             return (statements.joined(separator: "\n").trimmingCharacters(in: .newlines), arguments)
         case .lenient:
-            guard let block = blocks.first(where: { pythonLabels.contains($0.label) && definesFunction($0.body, named: nil) }) else {
-                throw FormatError("no python block that defines a function")
-            }
-            let renamed = renamingEntryPoint(block.body)
-            let (program, usage) = separatingUsage(renamed)
+            let (renamed, program, usage) = try firstProgram(in: blocks)
             if let input = blocks.last(where: { $0.label == "input" }) {
                 return (program, input.body.trimmingCharacters(in: .whitespacesAndNewlines))
             }
@@ -38,7 +33,7 @@ public enum ProposalReading {
             // answer (prose, other blocks).
             let variables = literalAssignments(in: PythonSource.topLevelStatements(renamed))
             if let arguments = literalCalls(in: usage.joined(separator: "\n"), variables: variables).first
-                ?? firstLiteralCall(in: completion) { return (program, arguments) }
+                ?? literalCalls(in: completion).first { return (program, arguments) }
             // `input = "Hello world"`: the ```input block written as Python.
             if let arguments = ["input", "inputs", "args", "arguments", "example_input"].lazy.compactMap({ variables[$0] }).first {
                 return (program, arguments)
@@ -47,9 +42,18 @@ public enum ProposalReading {
         }
     }
 
-    /// The argument text of the first call of `f` in `text` whose arguments are all Python literals.
-    public static func firstLiteralCall(in text: String) -> String? {
-        literalCalls(in: text).first
+    /// Python-labelled fences a model writes.
+    static let pythonLabels: Set<String> = ["python", "py", "python3"]
+
+    /// Lenient reading of a model's code: the first python block that defines a function, with its entry point
+    /// renamed to `f` (`renamed`), and that text without its top-level usage (`program`) and the usage itself.
+    static func firstProgram(in blocks: [(label: String, body: String)]) throws -> (renamed: String, program: String, usage: [String]) {
+        guard let block = blocks.first(where: { pythonLabels.contains($0.label) && definesFunction($0.body, named: nil) }) else {
+            throw FormatError("no python block that defines a function")
+        }
+        let renamed = renamingEntryPoint(block.body)
+        let (program, usage) = separatingUsage(renamed)
+        return (renamed, program, usage)
     }
 
     /// The argument texts of every call of `f` in `text` whose arguments are Python literals, in order; a
@@ -81,11 +85,6 @@ public enum ProposalReading {
         return found
     }
 
-    /// A top-level `name = <literal>`.
-    static func isLiteralAssignment(_ statement: String) -> Bool {
-        !literalAssignments(in: [statement]).isEmpty
-    }
-
     static func definesFunction(_ program: String, named name: String?) -> Bool {
         let pattern = name.map { #"(^|\n)def\s+"# + $0 + #"\s*\("# } ?? #"(^|\n)def\s+[A-Za-z_]\w*\s*\("#
         return program.range(of: pattern, options: .regularExpression) != nil
@@ -108,12 +107,12 @@ public enum ProposalReading {
     static func separatingUsage(_ program: String) -> (program: String, usage: [String]) {
         var kept: [(Int, String)] = []
         var usage: [String] = []
-        var assignments: [(Int, String)] = []
+        var assignments: [(index: Int, name: String, statement: String)] = []
         for (index, statement) in PythonSource.topLevelStatements(program).enumerated() {
             let head = statement.trimmingCharacters(in: .whitespaces)
             let declares = ["def ", "class ", "@", "import ", "from ", "#", "async def "].contains { head.hasPrefix($0) }
-            if !declares && isLiteralAssignment(head) {
-                assignments.append((index, statement))
+            if !declares, let name = literalAssignments(in: [head]).keys.first {
+                assignments.append((index, name, statement))
                 continue
             }
             let isUsage = !declares && !head.isEmpty
@@ -123,8 +122,7 @@ public enum ProposalReading {
         }
         let callText = usage.flatMap { PythonSource.calls(of: "f", in: $0).map(\.arguments) }.joined(separator: " ")
         let bodies = kept.map(\.1).joined(separator: "\n")
-        for (index, statement) in assignments {
-            guard let name = literalAssignments(in: [statement]).keys.first else { continue }
+        for (index, name, statement) in assignments {
             let word = #"\b"# + name + #"\b"#
             let inCall = callText.range(of: word, options: .regularExpression) != nil
             // Counted where the program uses it: a constant the functions read stays.

@@ -21,6 +21,8 @@ public final class BPETokenizer {
     public var vocabularySize: Int { tokens.count }
     /// The chat format the file's `tokenizer.chat_template` describes, when it is one `ChatTemplate` knows.
     public let chatTemplate: ChatTemplate?
+    /// The file's chat template, or plain ChatML when it carries none `ChatTemplate` knows (chat-mode generation).
+    public var chatTemplateOrChatML: ChatTemplate { chatTemplate ?? ChatTemplate(family: .chatml) }
 
     public init(gguf file: GGUFFile) throws {
         guard case let .array(tokenValues) = try file.require("tokenizer.ggml.tokens"),

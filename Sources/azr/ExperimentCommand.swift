@@ -62,12 +62,6 @@ struct ExperimentCommand: ParsableCommand {
         let runName = name ?? "experiment-\(TrainCommand.timestamp())"
         let folder = URL(fileURLWithPath: runs)
         let reporter = TrainingProgress(mode: .live, steps: config.steps)
-        let pool: ZygotePool, benchmarkPool: ZygotePool
-        do {
-            pool = try ZygotePool(policyNamed: config.sandboxPolicy)
-            benchmarkPool = try ZygotePool(policyNamed: "benchmark", size: 1)
-        } catch { throw CLIError.usage("\(error)") }
-        defer { pool.shutdown(); benchmarkPool.shutdown() }
 
         var crux: [Triple] = []
         if cruxeval > 0 {
@@ -80,6 +74,13 @@ struct ExperimentCommand: ParsableCommand {
             do { problems = try BenchmarkLoader.load(path) } catch { throw CLIError.usage("\(error)") }
             if humaneval > 0 { problems = Array(problems.prefix(humaneval)) }
         }
+        // HumanEval+ is scored under the `benchmark` policy, in a pool of its own, only when it is measured.
+        let pool: ZygotePool, benchmarkPool: ZygotePool?
+        do {
+            pool = try ZygotePool(policyNamed: config.sandboxPolicy)
+            benchmarkPool = problems.isEmpty ? nil : try ZygotePool(policyNamed: "benchmark", size: 1)
+        } catch { throw CLIError.usage("\(error)") }
+        defer { pool.shutdown(); benchmarkPool?.shutdown() }
 
         // 1. Held-out tasks: the base model's own proposals under another seed, never trained on.
         var heldOutConfig = config
@@ -114,7 +115,7 @@ struct ExperimentCommand: ParsableCommand {
             let own = try evaluation.run(policy: training.policy, tasks: heldOutTasks)
             let other = try evaluation.run(policy: training.policy, tasks: crux)
             var code: BenchmarkEvaluation.Summary?
-            if !problems.isEmpty {
+            if let benchmarkPool {
                 let generation = BenchmarkGeneration(model: training.policy.model, tokenizer: training.policy.tokenizer,
                                                      maxNewTokens: 512, batchSize: config.generationBatch, temperature: 0, seed: seed)
                 let solutions = try generation.solutions(for: problems, samples: 1, progress: { done, total in

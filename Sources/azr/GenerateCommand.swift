@@ -22,7 +22,7 @@ struct GenerateCommand: ParsableCommand {
         do { file = try GGUFFile(path: path) } catch { throw CLIError.usage("\(error)") }
         let tokenizer = try BPETokenizer(gguf: file)
         let llama = LlamaModel(parameters: try LlamaParameters(gguf: file))
-        let text = raw ? prompt : PromptTemplate.auto.render(prompt, chat: tokenizer.chatTemplate ?? ChatTemplate(family: .chatml))
+        let text = raw ? prompt : tokenizer.chatTemplateOrChatML.render(user: prompt)
         let ids = tokenizer.encode(text)
         let stop = tokenizer.endOfTurn
         let cache = KVCache(config: llama.config, capacity: ids.count + maxTokens)
