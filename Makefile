@@ -7,7 +7,7 @@ BUILD_FLAGS := -c release -Xswiftc -enable-testing
 AZR := .build/release/azr
 SMOKE_NAME := smoke-$(shell date +%Y%m%d-%H%M%S)
 RUN_NAME ?= $(SMOKE_NAME)
-EXPERIMENT_MINUTES ?= 35
+EXPERIMENT_MINUTES ?= 40
 
 .PHONY: deps model build run test bench experiment experiment-full clean
 
@@ -51,16 +51,18 @@ run: build model
 	$(AZR) train --preset smoke --name $(RUN_NAME)
 	$(AZR) report runs/$(RUN_NAME)
 
-# Does training move the numbers? Paired greedy solve rates (held-out self-generated tasks, CRUXEval-O/I,
-# HumanEval+) before and after EXPERIMENT_MINUTES of the cpu preset. The defaults fit about two hours on a
-# 2-core machine; `make experiment-full` uses every CRUXEval and HumanEval+ problem and 150 held-out tasks.
-EXPERIMENT_ARGS ?= --held-out 30 --held-out-rounds 10 --cruxeval 100 --humaneval 50 --set max_new_tokens=256 \
-  --set proposals_per_type=3 --set solver_tasks_per_type=4 --set learning_rate=1e-5
+# Does training move the numbers? Paired greedy solve rates (held-out self-generated tasks, all of CRUXEval-O/I,
+# all of HumanEval+) before and after EXPERIMENT_MINUTES of the cpu preset; about two hours on a 2-core machine.
+# `make experiment-full` trains for EXPERIMENT_FULL_MINUTES instead, on the cpu preset's own batch sizes.
+EXPERIMENT_ARGS ?= --held-out 150 --held-out-rounds 24 --held-out-proposals 8 --cruxeval 800 \
+  --set max_new_tokens=256 --set proposals_per_type=3 --set solver_tasks_per_type=4 --set learning_rate=1e-5
+EXPERIMENT_FULL_MINUTES ?= 240
 experiment: build model
 	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_MINUTES) $(EXPERIMENT_ARGS)
 
 experiment-full: build model
-	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_MINUTES) --held-out 150 --held-out-rounds 60 --cruxeval 800 --humaneval -1
+	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_FULL_MINUTES) --held-out 200 --held-out-rounds 48 \
+	  --held-out-proposals 8 --cruxeval 800
 
 test: model
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests

@@ -20,6 +20,11 @@ public struct BenchmarkEvaluation {
 
         public var hasPlus: Bool { problems.contains { $0.plus_correct != nil } }
 
+        public init(problems: [ProblemResult], totalProblems: Int) {
+            self.problems = problems
+            self.totalProblems = totalProblems
+        }
+
         public func passAt(_ k: Int, plus: Bool) -> Double? {
             let eligible = problems.filter { $0.samples >= k }
             guard !eligible.isEmpty else { return nil }

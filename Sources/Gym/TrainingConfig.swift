@@ -26,7 +26,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// N: inputs an induction proposer writes.
     public var inductionInputs = 10
     public var maxPromptTokens = 768
-    /// An instruct model explains before its answer line; 256 tokens hold most of Qwen2.5-Coder-0.5B's answers.
+    /// Holds Qwen2.5-Coder-0.5B's proposals (a short program and its call); direct answers take about 20 tokens.
     public var maxNewTokens = 256
     public var generationBatch = 16
     /// The model file's own chat template by default.
@@ -37,6 +37,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Instruct style: each deduction and abduction proposal prompt names a builtin method to build the task
     /// around, as CRUXEval's generator did, so a small model does not write the same program every time.
     public var topicHints = true
+    /// Instruct style: deduction and abduction solvers reason step by step before their assertion (true) or
+    /// write the assertion alone (false, the default: a 0.5B model's reasoning rarely fits the token budget on
+    /// this hardware, and direct answers scored higher).
+    public var solverReasoning = false
     /// Lenient reading helps a small model get any reward at first; the paper is strict.
     public var answerFormat = AnswerFormat.Mode.lenient
     public var learningRate = 1e-5
@@ -69,10 +73,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             config.promptStyle = .azr
             config.topicHints = false
         }
+        // Instruct runs saved before `solver_reasoning` existed asked their solvers to reason first.
+        if let keys, !keys.contains(CodingKeys.solverReasoning.stringValue) { config.solverReasoning = true }
         return config
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case preset, model, seed, steps, temperature, references, template, threads, rewards
         case seedSize = "seed_size", seedingRounds = "seeding_rounds", proposalsPerType = "proposals_per_type"
         case solverTasksPerType = "solver_tasks_per_type", learnabilityRollouts = "learnability_rollouts"
@@ -83,6 +89,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case entropyCoefficient = "entropy_coefficient", checkpointEvery = "checkpoint_every"
         case halfCheckpoints = "half_checkpoints", sandboxPolicy = "sandbox_policy", answerFormat = "answer_format"
         case seedBuffers = "seed_buffers", promptStyle = "prompt_style", topicHints = "topic_hints"
+        case solverReasoning = "solver_reasoning"
         case bufferCapacity = "buffer_capacity", bufferKeep = "buffer_keep"
     }
 
@@ -93,6 +100,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     init(overriding base: TrainingConfig, from decoder: Decoder) throws {
         self = base
+        // A key this version does not know (often a typo) is an error, never silently ignored.
+        for key in try decoder.container(keyedBy: AnyKey.self).allKeys where CodingKeys(stringValue: key.stringValue) == nil {
+            throw ConfigError.invalid(NearestName.unknown("key", key.stringValue, known: Self.keyNames))
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func take<T: Decodable>(_ key: CodingKeys, _ path: WritableKeyPath<TrainingConfig, T>) throws {
             if let value = try c.decodeIfPresent(T.self, forKey: key) { self[keyPath: path] = value }
@@ -117,12 +128,23 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.threads, \.threads); try take(.checkpointEvery, \.checkpointEvery)
         try take(.halfCheckpoints, \.halfCheckpoints); try take(.sandboxPolicy, \.sandboxPolicy)
         try take(.answerFormat, \.answerFormat); try take(.promptStyle, \.promptStyle)
-        try take(.topicHints, \.topicHints)
+        try take(.topicHints, \.topicHints); try take(.solverReasoning, \.solverReasoning)
         try take(.bufferCapacity, \.bufferCapacity); try take(.bufferKeep, \.bufferKeep)
         // A partial rewards object changes only the rewards it names, over the preset's.
         if let values = try c.decodeIfPresent([String: Double].self, forKey: .rewards) {
             do { rewards = try rewards.applying(values) } catch { throw ConfigError.invalid("rewards: \(error)") }
         }
+    }
+
+    /// Every key a config file or `--set` may name.
+    public static var keyNames: [String] { CodingKeys.allCases.map(\.stringValue) }
+
+    /// Any key of a JSON object, to find the ones CodingKeys does not have.
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     public enum ConfigError: Error, CustomStringConvertible {
@@ -195,6 +217,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         do {
             return try ConfigDecoding.decode(data, over: base)
+        } catch let ConfigError.invalid(why) {
+            throw ConfigError.unreadable(path, why)
         } catch let error as ConfigError {
             throw error
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
@@ -239,8 +263,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     /// AZR's three task types with this config's K, N and prompt style.
     public var registry: EnvironmentRegistry {
-        EnvironmentRegistry([DeductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints),
-                             AbductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints),
+        EnvironmentRegistry([DeductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints,
+                                           solverReasoning: solverReasoning),
+                             AbductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints,
+                                           solverReasoning: solverReasoning),
                              InductionTask(inputCount: inductionInputs, style: promptStyle)])
     }
 }
@@ -273,14 +299,16 @@ extension TrainingConfig {
             let key = String(setting[..<equals]), text = String(setting[setting.index(after: equals)...])
             let value: Any = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
             let path = key.split(separator: ".").map(String.init)
-            guard path.count == 1 || (path.count == 2 && path[0] == "rewards") else { throw ConfigError.invalid("unknown key \"\(key)\"") }
+            guard path.count == 1 || (path.count == 2 && path[0] == "rewards") else {
+                throw ConfigError.invalid(NearestName.unknown("key", key, known: keyNames))
+            }
             if path.count == 2 {
                 // Decoding applies the named rewards over the base's and rejects a name it does not know.
                 var rewards = object["rewards"] as? [String: Any] ?? [:]
                 rewards[path[1]] = value
                 object["rewards"] = rewards
             } else {
-                guard CodingKeys(stringValue: key) != nil else { throw ConfigError.invalid("unknown key \"\(key)\"") }
+                guard CodingKeys(stringValue: key) != nil else { throw ConfigError.invalid(NearestName.unknown("key", key, known: keyNames)) }
                 object[key] = value
             }
         }

@@ -7,12 +7,16 @@ public struct AbductionTask: Environment {
     public var style: PromptStyle
     /// Instruct style: each proposal prompt names a builtin to build the task around (CRUXEval's generator did).
     public var topicHints: Bool
+    /// Instruct style: the solver is asked to reason step by step before its assertion; otherwise for the
+    /// assertion alone (see `InstructPrompts.answerRequest`).
+    public var solverReasoning: Bool
     public var seed: Triple { IdentitySeeds.single(type: name) }
 
-    public init(referenceCount: Int = 6, style: PromptStyle = .azr, topicHints: Bool = false) {
+    public init(referenceCount: Int = 6, style: PromptStyle = .azr, topicHints: Bool = false, solverReasoning: Bool = false) {
         self.referenceCount = referenceCount
         self.style = style
         self.topicHints = topicHints
+        self.solverReasoning = solverReasoning
     }
 
     public func proposerPrompt(references: [Triple]) -> String {
@@ -36,7 +40,7 @@ public struct AbductionTask: Environment {
 
             \(Prompts.fence("python", triple.program + "\nassert f(??) == \(output)"))
 
-            Think it through step by step, then write the completed assertion on its own line.
+            \(InstructPrompts.answerRequest(reasoning: solverReasoning))
             """
         case .azr:
             return AnswerFormat.wrap("""

@@ -17,6 +17,14 @@ enum InstructPrompts {
         ("def f(a, b): return (min(a, b), a == b)", "4, 9", "(4, False)"),
     ]
 
+    /// The solver prompt's last line. Asked to reason first, Qwen2.5-Coder-0.5B explains for 200+ tokens and
+    /// half its CRUXEval answers do not fit in 256; asked for the assertion alone it answers in about 20 tokens and
+    /// scored higher on the first 32 problems of each direction (O 25% against 16%, I 19% against 3%).
+    static func answerRequest(reasoning: Bool) -> String {
+        reasoning ? "Think it through step by step, then write the completed assertion on its own line."
+            : "Reply with only the completed assertion, one line of Python."
+    }
+
     static func solvedExample(for triple: Triple) -> (program: String, arguments: String, value: String) {
         solvedExamples[Int(StableHash.fnv1a64(triple.program) % UInt64(solvedExamples.count))]
     }

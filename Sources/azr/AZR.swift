@@ -7,10 +7,12 @@ struct AZR: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "azr",
         abstract: "AZR Gym: zero-data self-play training of code reasoners.",
+        discussion: "Exit status: 0 on success, 1 when a command fails while running, 2 for usage errors (bad options, missing or unreadable inputs).",
         subcommands: [TrainCommand.self, EvalCommand.self, ReportCommand.self, ExperimentCommand.self, GenerateCommand.self, BufferCommand.self,
                       SandboxCommand.self, BenchCommand.self, ModelCommand.self])
 
-    /// Every error leaves as one line: usage problems and parse errors with status 2, the rest with 1.
+    /// Every error leaves as one line: usage problems (`CLIError.usage`, ArgumentParser's parse and validation
+    /// errors) with status 2, failures while running with 1.
     static func main() {
         KernelSelection.apply()
         do {
@@ -31,7 +33,8 @@ struct AZR: ParsableCommand {
                 Foundation.exit(0)
             }
             printError(fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)")
-            Foundation.exit(2)
+            // ArgumentParser maps its own parse and validation errors to EX_USAGE; anything else failed at run time.
+            Foundation.exit(code == .validationFailure ? 2 : 1)
         }
     }
 }

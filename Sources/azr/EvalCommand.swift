@@ -24,7 +24,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Score the canonical solutions instead of generating.") var canonical = false
     @Flag(help: "CRUXEval input and output prediction instead of code generation.") var cruxeval = false
     @Option(help: "Evaluate the solver on these task buffers (a NAME.jsonl file or a folder of them).") var tasks: String?
-    @Option(help: "A GGUF file or a run folder (its newest checkpoint). Default: the installed SmolLM2-135M-Instruct.") var model: String?
+    @Option(help: "A GGUF file or a run folder (its newest checkpoint). Default: $AZR_MODEL, else the installed Qwen2.5-Coder-0.5B-Instruct.") var model: String?
     @Option(help: "Solutions per problem (pass@k for k ≤ n).") var samples = 1
     @Option(help: "Sampling temperature; 0 is greedy. Default 0, or 0.8 with --samples above 1.") var temperature: Float?
     @Option(help: "Tokens per solution at most.") var maxNewTokens = 512
@@ -32,6 +32,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Threads for BLAS and sampling.") var threads = 2
     @Flag(help: "Continue the bare prompt (base models) instead of the model's chat template.") var raw = false
     @Option(help: "Prompt style for --cruxeval and --tasks: instruct (assert-line answers) or azr (<answer> blocks).") var style: PromptStyle = .instruct
+    @Flag(help: "Instruct style: ask for step-by-step reasoning before the assertion (default: the assertion alone).") var reasoning = false
     @Option(help: "Per-problem results (JSON Lines). Default: beside the samples file, or eval-results/.") var results: String?
     @Option(help: "Sandbox policy name or path.") var policy: String?
     @Option(help: "Only the first N problems.") var limit: Int?
@@ -153,6 +154,7 @@ struct EvalCommand: ParsableCommand {
         modelPolicy.onTokens = { done, _ in report(min(done, total), total) }
         var config = TrainingConfig()
         config.promptStyle = style
+        config.solverReasoning = reasoning
         let evaluation = SolverEvaluation(registry: config.registry, runner: ProgramRunner(pool: pool),
                                           format: .lenient, temperature: Double(sampling), samples: samples)
         let summary = try evaluation.run(policy: modelPolicy, tasks: triples)
@@ -178,8 +180,9 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "| %@ | %d | %.1f%% | %.1f%% |", names[type] ?? type, summary.tasks[type] ?? 0,
                          (summary.strictSolveRate[type] ?? 0) * 100, (summary.lenientSolveRate[type] ?? 0) * 100))
         }
-        print(String(format: "%.0f s, greedy: %@; %@ prompts. Strict: the asked answer form exactly; lenient: answers read where the model put them.",
-                     Date().timeIntervalSince(started), sampling == 0 ? "yes" : "no", style.rawValue))
+        print(String(format: "%.0f s, greedy: %@; %@ prompts%@. Strict: the asked answer form exactly; lenient: answers read where the model put them.",
+                     Date().timeIntervalSince(started), sampling == 0 ? "yes" : "no", style.rawValue,
+                     style == .instruct ? (reasoning ? ", reasoning first" : ", assertion only") : ""))
         print("per-task results: \(resultsPath)")
     }
 

@@ -24,13 +24,15 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Run name (default: experiment-DATE-TIME).") var name: String?
     @Option(help: "Folder that holds the runs.") var runs = "runs"
     @Option(help: "Held-out self-generated tasks (at most; shared among the task types).") var heldOut = 150
-    @Option(help: "Proposal rounds for the held-out set (each asks for up to proposals_per_type tasks per type).") var heldOutRounds = 40
+    @Option(help: "Proposal rounds for the held-out set (each asks for --held-out-proposals tasks per type).") var heldOutRounds = 40
+    @Option(help: "Proposals per task type in each held-out round (a wider batch decodes faster).") var heldOutProposals = 8
     @Option(help: "CRUXEval problems per direction (800: all; 0 skips CRUXEval).") var cruxeval = 800
     @Option(help: "CRUXEval file.") var cruxevalFile = "../shared/datasets/cruxeval.jsonl.gz"
     @Option(help: "HumanEval+ problems (the first N; -1: all 164; 0 skips it).") var humaneval = -1
     @Option(help: "HumanEval+ file (default: ../shared/datasets).") var humanevalFile: String?
     @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: qwen2.5-coder-0.5b.") var model: String?
     @Option(help: "Seed of the training run; the held-out set uses seed + 1000.") var seed: UInt64 = 0
+    @Flag(help: "Rebuild experiment.md and .json of the finished experiment --name from its saved verdicts and metrics; nothing runs.") var reportOnly = false
 
     /// One model's answers on every set.
     struct Measurement {
@@ -40,24 +42,43 @@ struct ExperimentCommand: ParsableCommand {
 
         /// Every verdict, saved as soon as it is measured (before.json, after.json), so hours of evaluation
         /// survive a later failure and can be re-analysed.
+        struct File: Codable {
+            var held_out: SolverEvaluation.Summary
+            var cruxeval: SolverEvaluation.Summary
+            var humaneval: [BenchmarkEvaluation.ProblemResult]?
+        }
+
         func save(to url: URL) throws {
-            struct File: Encodable {
-                var held_out: SolverEvaluation.Summary
-                var cruxeval: SolverEvaluation.Summary
-                var humaneval: [BenchmarkEvaluation.ProblemResult]?
-            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             try AtomicFile.write(try encoder.encode(File(held_out: heldOut, cruxeval: cruxeval, humaneval: humaneval?.problems)) + Data("\n".utf8), to: url)
         }
+
+        init(heldOut: SolverEvaluation.Summary, cruxeval: SolverEvaluation.Summary, humaneval: BenchmarkEvaluation.Summary?) {
+            self.heldOut = heldOut
+            self.cruxeval = cruxeval
+            self.humaneval = humaneval
+        }
+
+        /// A saved before.json or after.json.
+        init(contentsOf url: URL) throws {
+            let file: File
+            do { file = try JSONDecoder().decode(File.self, from: Data(contentsOf: url)) } catch {
+                throw CLIError.usage("cannot read \(url.path): \(error.localizedDescription)")
+            }
+            self.init(heldOut: file.held_out, cruxeval: file.cruxeval,
+                      humaneval: file.humaneval.map { BenchmarkEvaluation.Summary(problems: $0, totalProblems: $0.count) })
+        }
     }
 
     func run() throws {
+        if reportOnly { return try rewriteReport() }
         guard let base = TrainingConfig.preset(preset) else { throw CLIError.usage("unknown preset \"\(preset)\"") }
         var config: TrainingConfig
         do { config = try TrainingConfig.applying(settings, to: base) } catch { throw CLIError.usage("\(error)") }
         config.seed = seed
         do { try config.validate() } catch { throw CLIError.usage("\(error)") }
+        guard heldOutProposals >= 1 else { throw CLIError.usage("--held-out-proposals must be at least 1") }
         if let model { config.model = URL(fileURLWithPath: try ModelLocation.resolve(model)).standardizedFileURL.path }
         let runName = name ?? "experiment-\(TrainCommand.timestamp())"
         let folder = URL(fileURLWithPath: runs)
@@ -88,6 +109,8 @@ struct ExperimentCommand: ParsableCommand {
         heldOutConfig.steps = 0
         heldOutConfig.seedSize = max(1, heldOut / config.registry.names.count) + 1
         heldOutConfig.seedingRounds = heldOutRounds
+        heldOutConfig.proposalsPerType = heldOutProposals
+        heldOutConfig.generationBatch = max(config.generationBatch, heldOutProposals * config.registry.names.count)
         let heldOutRun: TrainingRun
         let heldOutFolder = folder.appendingPathComponent("\(runName)-heldout")
         do {
@@ -142,9 +165,14 @@ struct ExperimentCommand: ParsableCommand {
         try after.save(to: trainingRun.directory.appendingPathComponent("after.json"))
         reporter.finish()
 
-        var report = ExperimentReport(run: trainingRun.directory.lastPathComponent, preset: preset, minutes: minutes, steps: steps,
-                                      rewards: ExperimentReport.rewardTrend(try trainingRun.readMetrics()))
-        report.add(set: "held-out, self-generated", before.heldOut, after.heldOut)
+        try writeReport(run: trainingRun, minutes: minutes, steps: steps, before: before, after: after)
+    }
+
+    /// experiment.json and experiment.md from the measurements, printed too.
+    func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: Measurement, after: Measurement) throws {
+        var report = ExperimentReport(run: trainingRun.directory.lastPathComponent, runs: runs, preset: trainingRun.config.preset,
+                                      minutes: minutes, steps: steps, metrics: try trainingRun.readMetrics())
+        report.add(set: "held-out, self-generated", before.heldOut, after.heldOut, pooled: true)
         report.add(set: "CRUXEval", before.cruxeval, after.cruxeval)
         if let code = before.humaneval, let trained = after.humaneval { report.add(humanEval: code, trained) }
         let encoder = JSONEncoder()
@@ -153,6 +181,21 @@ struct ExperimentCommand: ParsableCommand {
         let table = report.markdown
         try AtomicFile.write(Data(table.utf8), to: trainingRun.directory.appendingPathComponent("experiment.md"))
         print(table, terminator: "")
+    }
+
+    /// --report-only: the tables again from a finished experiment's saved verdicts and metrics; nothing runs.
+    func rewriteReport() throws {
+        guard let name else { throw CLIError.usage("--report-only needs --name (the experiment's run folder under --runs)") }
+        let trainingRun: TrainingRun
+        do { trainingRun = try TrainingRun.open(URL(fileURLWithPath: runs).appendingPathComponent(name)) } catch {
+            throw CLIError.usage("\(error)")
+        }
+        let before = try Measurement(contentsOf: trainingRun.directory.appendingPathComponent("before.json"))
+        let after = try Measurement(contentsOf: trainingRun.directory.appendingPathComponent("after.json"))
+        struct Saved: Decodable { var minutes: Double }
+        let saved = try? JSONDecoder().decode(Saved.self, from: Data(contentsOf: trainingRun.directory.appendingPathComponent("experiment.json")))
+        try writeReport(run: trainingRun, minutes: saved?.minutes ?? minutes, steps: try trainingRun.readMetrics().count,
+                        before: before, after: after)
     }
 }
 
@@ -175,26 +218,40 @@ struct ExperimentReport: Codable {
         var last: Double
     }
 
+    /// One training step's mean reward per task × role: the learning curve beside the before/after table.
+    struct CurvePoint: Codable {
+        var step: Int
+        var reward: [String: Double]
+    }
+
     var run: String
+    /// The folder that holds the run.
+    var runs: String
     var preset: String
     var minutes: Double
     var steps: Int
     var rows: [Row] = []
     var rewards: [RewardRow]
+    var curve: [CurvePoint]
 
-    init(run: String, preset: String, minutes: Double, steps: Int, rewards: [RewardRow]) {
+    init(run: String, runs: String, preset: String, minutes: Double, steps: Int, metrics: [StepMetrics]) {
         self.run = run
+        self.runs = runs
         self.preset = preset
         self.minutes = minutes
         self.steps = steps
-        self.rewards = rewards
+        rewards = Self.rewardTrend(metrics)
+        curve = metrics.map { CurvePoint(step: $0.step + 1, reward: $0.reward) }
     }
 
-    /// Solved means every answer to the task was right (greedy: its one answer).
-    mutating func add(set: String, _ before: SolverEvaluation.Summary, _ after: SolverEvaluation.Summary) {
+    /// Solved means every answer to the task was right (greedy: its one answer). With `pooled`, a row per reading
+    /// over all task types together follows the per-type rows (when there are several types).
+    mutating func add(set: String, _ before: SolverEvaluation.Summary, _ after: SolverEvaluation.Summary, pooled: Bool = false) {
         let afterByID = Dictionary(after.results.map { ("\($0.type)/\($0.id)", $0) }, uniquingKeysWith: { first, _ in first })
-        for type in Set(before.results.map(\.type)).sorted() {
-            let pairs = before.results.filter { $0.type == type }.compactMap { result in afterByID["\(type)/\(result.id)"].map { (result, $0) } }
+        let types = Set(before.results.map(\.type)).sorted()
+        for type in types + (pooled && types.count > 1 ? ["all"] : []) {
+            let pairs = before.results.filter { type == "all" || $0.type == type }
+                .compactMap { result in afterByID["\(result.type)/\(result.id)"].map { (result, $0) } }
             for (reading, count) in [("strict", \SolverEvaluation.TaskResult.strict_correct), ("lenient", \SolverEvaluation.TaskResult.lenient_correct)] {
                 rows.append(Row(set: set, type: type, reading: reading, comparison: PairedComparison(
                     before: pairs.map { $0.0[keyPath: count] == $0.0.samples && $0.0.samples > 0 },
@@ -226,6 +283,9 @@ struct ExperimentReport: Codable {
         return keys.map { RewardRow(type: $0, steps: window, first: mean(first, $0), last: mean(last, $0)) }
     }
 
+    /// The run's folder as the user named it, for the `azr report` hint.
+    var folder: String { (runs as NSString).appendingPathComponent(run) }
+
     var markdown: String {
         var text = "Run \(run): preset \(preset), \(steps) steps in at most \(Int(minutes)) minutes; greedy, the same problems before and after.\n\n"
         text += "| problems | type | reading | n | before | after | change [95% CI], McNemar p |\n|---|---|---|---:|---:|---:|---|\n"
@@ -245,7 +305,16 @@ struct ExperimentReport: Codable {
                 text += String(format: "| %@ | %.2f | %.2f | %+.2f |\n", row.type, row.first, row.last, row.last - row.first)
             }
         }
-        text += "\nLearning curves: `azr report runs/\(run)`.\n"
+        let keys = Set(curve.flatMap(\.reward.keys)).sorted()
+        if !curve.isEmpty && !keys.isEmpty {
+            text += "\nLearning curve, mean reward per step:\n\n| step | " + keys.joined(separator: " | ") + " |\n|---:|"
+            text += String(repeating: "---:|", count: keys.count) + "\n"
+            for point in curve {
+                text += "| \(point.step) | " + keys.map { key in point.reward[key].map { String(format: "%.2f", $0) } ?? "–" }
+                    .joined(separator: " | ") + " |\n"
+            }
+        }
+        text += "\nEvery chart of the run: `azr report \(folder)`.\n"
         return text
     }
 }

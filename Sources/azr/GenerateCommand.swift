@@ -9,7 +9,7 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Continue a prompt with the model and print only the continuation.")
 
     @Option(help: "The prompt.") var prompt: String
-    @Option(help: "A llama or qwen2 GGUF file, or a run folder (its newest checkpoint). Default: the installed SmolLM2-135M-Instruct.") var model: String?
+    @Option(help: "A llama or qwen2 GGUF file, or a run folder (its newest checkpoint). Default: $AZR_MODEL, else the installed Qwen2.5-Coder-0.5B-Instruct.") var model: String?
     @Flag(help: "Use the prompt as is, without the model's chat template.") var raw = false
     @Option(help: "Tokens to generate at most.") var maxTokens = 128
     @Option(help: "0 is greedy.") var temperature: Float = 0

@@ -9,11 +9,6 @@ struct SandboxCommand: ParsableCommand {
         subcommands: [SandboxRun.self, SandboxBench.self])
 }
 
-/// Failures the CLI reports in one line with exit status 2 (usage) rather than 1 (the program failed).
-struct UsageFailure: Error, CustomStringConvertible {
-    let description: String
-}
-
 struct SandboxRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",

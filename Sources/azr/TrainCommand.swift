@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run name: the run goes to RUNS/NAME (default: PRESET-DATE-TIME).") var name: String?
     @Option(help: "Folder that holds the runs.") var runs = "runs"
     @Option(help: "Continue the run in this folder.") var resume: String?
-    @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: the installed SmolLM2-135M-Instruct.") var model: String?
+    @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: $AZR_MODEL, else the installed Qwen2.5-Coder-0.5B-Instruct.") var model: String?
     @Option(help: "Start the buffers from this folder's NAME.jsonl files (e.g. examples/buffers or another run's buffers/).")
     var seedBuffers: String?
     @Option(help: "Steps to train.") var steps: Int?

@@ -36,6 +36,11 @@ final class ExperimentCommandTests: XCTestCase {
         var steps: Int
         var rows: [Row]
         var rewards: [RewardRow]
+        struct CurvePoint: Decodable {
+            var step: Int
+            var reward: [String: Double]
+        }
+        var curve: [CurvePoint]
     }
 
     func testBeforeAndAfterFiguresComeFromTheRun() throws {
@@ -71,8 +76,14 @@ final class ExperimentCommandTests: XCTestCase {
             let count = buffer.triples.filter { $0.source != "seed" }.count
             if count > 0 { proposed[type] = count }
         }
-        let heldOutRows = report.rows.filter { $0.set == "held-out, self-generated" && $0.reading == "strict" }
+        let heldOutRows = report.rows.filter { $0.set == "held-out, self-generated" && $0.reading == "strict" && $0.type != "all" }
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: heldOutRows.map { ($0.type, $0.comparison.problems) }), proposed)
+        // With several types, a pooled row counts them all, and its solved tasks are the per-type rows' sum.
+        let pooled = report.rows.filter { $0.set == "held-out, self-generated" && $0.reading == "strict" && $0.type == "all" }
+        XCTAssertEqual(pooled.map(\.comparison.problems), proposed.count > 1 ? [proposed.values.reduce(0, +)] : [])
+        if let all = pooled.first?.comparison {
+            XCTAssertEqual(all.before * Double(all.problems), heldOutRows.map { $0.comparison.before * Double($0.comparison.problems) }.reduce(0, +), accuracy: 1e-9)
+        }
 
         // With two steps the trend compares step 0's rewards with step 1's, as metrics.jsonl records them.
         let metrics = try TrainingRun.open(folder).readMetrics()
@@ -83,6 +94,9 @@ final class ExperimentCommandTests: XCTestCase {
             XCTAssertEqual(row.first, metrics[0].reward[row.type])
             XCTAssertEqual(row.last, metrics[1].reward[row.type])
         }
+        // The learning curve is every step's rewards, as metrics.jsonl records them.
+        XCTAssertEqual(report.curve.map(\.step), [1, 2])
+        XCTAssertEqual(report.curve.map(\.reward), metrics.map(\.reward))
         // Every verdict is kept beside the table.
         for name in ["before.json", "after.json"] {
             let object = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(name))) as? [String: Any]
@@ -91,5 +105,17 @@ final class ExperimentCommandTests: XCTestCase {
         let table = try String(contentsOf: folder.appendingPathComponent("experiment.md"))
         XCTAssertTrue(table.contains("| CRUXEval | deduction (CRUXEval-O) | strict | 2 |"), table)
         XCTAssertEqual(result.stdout, table)
+        XCTAssertTrue(table.contains("| step | abduction.propose |"), table)
+        XCTAssertTrue(table.contains("azr report \(runs.path)/e`"), table)
+
+        // --report-only rebuilds the same tables from the saved verdicts, without running anything.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("experiment.md"))
+        let again = try azr(["experiment", "--report-only", "--name", "e", "--runs", runs.path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(again.stdout, table)
+        XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent("experiment.md")), table)
+        let missing = try azr(["experiment", "--report-only", "--name", "nothing-here", "--runs", runs.path])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
     }
 }

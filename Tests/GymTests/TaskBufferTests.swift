@@ -4,10 +4,15 @@ import Tasks
 import Trainer
 import XCTest
 
-func temporaryDirectory() -> URL {
-    let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("azr-gym-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+extension XCTestCase {
+    /// A new empty folder, removed with everything in it when the test ends (runs, buffers and checkpoints
+    /// written there add up to gigabytes over many `make test`s).
+    func temporaryDirectory() -> URL {
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("azr-gym-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
 }
 
 final class TaskBufferTests: XCTestCase {

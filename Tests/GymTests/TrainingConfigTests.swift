@@ -48,6 +48,24 @@ final class TrainingConfigTests: XCTestCase {
         }
     }
 
+    func testAnUnknownKeyInAFileIsAnErrorNamingTheFileAndTheNearestKey() throws {
+        let file = temporaryDirectory().appendingPathComponent("typo.json")
+        try Data(#"{"steps": 3, "learnig_rate": 1e-6}"#.utf8).write(to: file)
+        XCTAssertThrowsError(try TrainingConfig.load(file.path, over: TrainingConfig())) {
+            XCTAssertEqual("\($0)", "cannot read config \(file.path): unknown key \"learnig_rate\" (did you mean \"learning_rate\"?)")
+        }
+        // No hint when nothing is close; a run's own config.json is checked the same way.
+        try Data(#"{"colour": "blue"}"#.utf8).write(to: file)
+        XCTAssertThrowsError(try TrainingConfig.load(file.path, over: TrainingConfig())) {
+            XCTAssertEqual("\($0)", "cannot read config \(file.path): unknown key \"colour\"")
+        }
+        XCTAssertThrowsError(try TrainingConfig.saved(Data(#"{"prompt_style": "instruct", "topic_hint": true}"#.utf8))) {
+            XCTAssertTrue("\($0)".contains("unknown key \"topic_hint\" (did you mean \"topic_hints\"?)"), "\($0)")
+        }
+        XCTAssertEqual(NearestName.closest(to: "lerning_rate", in: TrainingConfig.keyNames), "learning_rate")
+        XCTAssertNil(NearestName.closest(to: "zzz", in: TrainingConfig.keyNames))
+    }
+
     func testSetReachesAnyKeyAndRejectsUnknownOnes() throws {
         let config = try TrainingConfig.applying(["learning_rate=2e-6", "template=plain", "rewards.extreme_solve_rate=-0.5",
                                                   "answer_format=strict", "model=/tmp/m.gguf"], to: TrainingConfig())
@@ -58,7 +76,7 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(config.answerFormat, .strict)
         XCTAssertEqual(config.model, "/tmp/m.gguf")
         XCTAssertThrowsError(try TrainingConfig.applying(["learnig_rate=1"], to: TrainingConfig())) {
-            XCTAssertTrue("\($0)".contains("unknown key \"learnig_rate\""), "\($0)")
+            XCTAssertTrue("\($0)".contains("unknown key \"learnig_rate\" (did you mean \"learning_rate\"?)"), "\($0)")
         }
         XCTAssertThrowsError(try TrainingConfig.applying(["rewards.bonus=1"], to: TrainingConfig())) {
             XCTAssertTrue("\($0)".contains("unknown reward \"bonus\""), "\($0)")
@@ -148,6 +166,23 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(resumed.promptStyle, .azr)
         XCTAssertFalse(resumed.topicHints)
         XCTAssertEqual(try TrainingConfig.saved(JSONEncoder().encode(TrainingConfig.preset("cpu")!)), TrainingConfig.preset("cpu")!)
+    }
+
+    func testSolversAnswerDirectlyUnlessAskedToReason() throws {
+        let triple = IdentitySeeds.single(type: "deduction")
+        XCTAssertFalse(TrainingConfig().solverReasoning)
+        for type in ["deduction", "abduction"] {
+            let direct = TrainingConfig().registry[type]!.solverPrompt(for: IdentitySeeds.single(type: type))
+            XCTAssertTrue(direct.hasSuffix("Reply with only the completed assertion, one line of Python."), direct)
+            XCTAssertFalse(direct.contains("step by step"))
+        }
+        var reasoning = TrainingConfig()
+        reasoning = try TrainingConfig.applying(["solver_reasoning=true"], to: reasoning)
+        XCTAssertTrue(reasoning.registry["deduction"]!.solverPrompt(for: triple).contains("Think it through step by step"))
+        // An instruct run saved before the setting existed reasoned first, and resumes so.
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.preset("cpu")!)) as! [String: Any]
+        old.removeValue(forKey: "solver_reasoning")
+        XCTAssertTrue(try TrainingConfig.saved(JSONSerialization.data(withJSONObject: old)).solverReasoning)
     }
 
     func testBenchmarkContinuationsStopAtTheEndOfTheFunction() {

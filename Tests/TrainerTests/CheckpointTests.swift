@@ -6,6 +6,7 @@ final class CheckpointTests: XCTestCase {
     func folder() -> URL {
         let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("azr-ckpt-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) } // a checkpoint here is ~260 MB
         return url
     }
 

@@ -70,6 +70,7 @@ final class GGUFFileTests: XCTestCase {
     func testBadFilesGiveOneClearError() throws {
         let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("azr-gguf-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
         let text = folder.appendingPathComponent("text.gguf")
         try Data("hello, not a model".utf8).write(to: text)
         XCTAssertThrowsError(try GGUFFile(path: text.path)) { XCTAssertEqual($0 as? GGUFError, .notGGUF(text.path)) }
