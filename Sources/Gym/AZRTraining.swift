@@ -25,8 +25,10 @@ public final class AZRTraining {
     private weak var reporter: TrainingReporter?
 
     /// Opens `run` where its state says it stopped: the checkpointed model and optimizer (or the base model),
-    /// the buffers without what later, unfinished steps added, the saved RNG and sampler positions.
-    public init(run: TrainingRun, pool: ZygotePool, reporter: TrainingReporter?) throws {
+    /// the buffers without what later, unfinished steps added, the saved RNG and sampler positions. A checkpoint
+    /// without its optimizer.bin is an error, since AdamW would silently restart from zero moments, unless
+    /// `freshOptimizer` accepts that.
+    public init(run: TrainingRun, pool: ZygotePool, reporter: TrainingReporter?, freshOptimizer: Bool = false) throws {
         self.run = run
         self.reporter = reporter
         let config = run.config
@@ -62,6 +64,11 @@ public final class AZRTraining {
             let optimizerURL = run.optimizerURL(checkpoint: checkpoint)
             if FileManager.default.fileExists(atPath: optimizerURL.path) {
                 try OptimizerCheckpoint.read(into: trainer.optimizer, from: optimizerURL)
+            } else if freshOptimizer {
+                reporter?.note("\(optimizerURL.path) is missing: AdamW starts again from zero moments (--fresh-optimizer)")
+            } else {
+                throw TrainingRun.RunError.notARun(run.directory.path, "\(optimizerURL.path) is missing, so AdamW's moments are lost; "
+                                                   + "pass --fresh-optimizer to go on with fresh ones")
             }
         }
         selfPlay = try SelfPlay(registry: config.registry, runner: ProgramRunner(pool: pool), settings: config.selfPlaySettings,

@@ -45,6 +45,18 @@ final class TrainResumeTests: XCTestCase {
         let killedRun = try TrainingRun.open(runs.appendingPathComponent("killed"))
         XCTAssertEqual(try killedRun.readState()?.completedSteps, 1, "the kill should land after step 1's checkpoint")
 
+        // A checkpoint that lost its optimizer.bin does not resume with fresh AdamW moments unless told to.
+        let copy = runs.appendingPathComponent("no-optimizer")
+        try FileManager.default.copyItem(at: killedRun.directory, to: copy)
+        let checkpoint = try XCTUnwrap(try killedRun.readState()?.checkpoint)
+        try FileManager.default.removeItem(at: TrainingRun.open(copy).optimizerURL(checkpoint: checkpoint))
+        let refused = try azr(["train", "--resume", copy.path])
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("optimizer.bin is missing") && refused.stderr.contains("--fresh-optimizer"), refused.stderr)
+        let accepted = try azr(["train", "--resume", copy.path, "--fresh-optimizer", "--max-minutes", "0"])
+        XCTAssertEqual(accepted.status, 0, accepted.stderr)
+        XCTAssertTrue(accepted.stderr.contains("AdamW starts again from zero moments"), accepted.stderr)
+
         let resumed = try azr(["train", "--resume", killedRun.directory.path, "--json"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         // --json: one object per line on stdout, a note for the resume and one step event per step run.
