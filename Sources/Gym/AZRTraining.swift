@@ -153,7 +153,13 @@ public final class AZRTraining {
         let updateStarted = DispatchTime.now()
         var statistics: TRRTrainer.Statistics?
         for epoch in 0..<config.ppoEpochs {
-            statistics = try trainer.step(samples)
+            do {
+                statistics = try trainer.step(samples)
+            } catch let error as TRRTrainer.NonFiniteUpdate {
+                // Nothing of this step is saved; state.json still names the last good checkpoint.
+                let kept = state.checkpoint.map { "checkpoints/\($0) is the last good checkpoint" } ?? "no checkpoint was written yet"
+                throw TrainingRun.RunError.stopped("step \(step + 1): \(error); the run stops (\(kept))")
+            }
             reporter?.progress(step: step, phase: "updating", done: epoch + 1, total: config.ppoEpochs, unit: "epochs")
         }
         let updateSeconds = updateStarted.secondsElapsed

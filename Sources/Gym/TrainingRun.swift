@@ -36,9 +36,12 @@ public final class TrainingRun {
     public enum RunError: Error, CustomStringConvertible {
         case exists(String)
         case notARun(String, String)
+        /// Training cannot go on (the reason says why and what is kept).
+        case stopped(String)
 
         public var description: String {
             switch self {
+            case let .stopped(why): return why
             case let .exists(path): return "\(path) already holds a run; pass --resume \(path) to continue it, or choose another --name"
             case let .notARun(path, why): return "cannot resume \(path): \(why)"
             }
@@ -124,7 +127,7 @@ public final class TrainingRun {
 
     public func readMetrics() throws -> [StepMetrics] {
         guard let data = try? Data(contentsOf: metricsURL) else { return [] }
-        let decoder = JSONDecoder()
+        let decoder = StepMetricsJSON.fileDecoder
         return data.split(separator: 0x0a).compactMap { try? decoder.decode(StepMetrics.self, from: $0) }
     }
 
@@ -141,11 +144,7 @@ public final class TrainingRun {
         try AtomicFile.write(data, to: metricsURL)
     }
 
-    private static var metricsEncoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
+    private static var metricsEncoder: JSONEncoder { StepMetricsJSON.fileEncoder }
 
     func appendLine(_ line: Data, to url: URL) throws {
         let fd = Foundation.open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)

@@ -43,11 +43,12 @@ public final class AdamW {
         return Float(sum.squareRoot())
     }
 
-    /// One update; returns the gradient norm before clipping.
+    /// One update; returns the gradient norm before clipping (`norm`, when the caller has it already).
     @discardableResult
-    public func update(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>) -> Float {
+    public func update(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>,
+                       norm known: Float? = nil) -> Float {
         precondition(parameters.count == gradient.count && gradient.count == firstMoment.count)
-        let norm = Self.norm(UnsafeBufferPointer(gradient))
+        let norm = known ?? Self.norm(UnsafeBufferPointer(gradient))
         var scale: Float = 1
         if let limit = maxGradientNorm, norm > limit { scale = limit / (norm + 1e-6) }
         step += 1

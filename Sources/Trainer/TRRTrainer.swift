@@ -87,6 +87,18 @@ public final class TRRTrainer {
         }
     }
 
+    /// An update refused because its loss or gradient norm is NaN or infinite; the model and optimizer are
+    /// left as they were before it.
+    public struct NonFiniteUpdate: Error, CustomStringConvertible {
+        public var loss: Double
+        public var gradientNorm: Double
+        public var description: String {
+            "the update's loss is \(loss) and its gradient norm \(gradientNorm): not finite, so it was not applied"
+        }
+    }
+
+    /// One TRR++ update over `samples`; throws `NonFiniteUpdate`, changing nothing, when the loss or the gradient
+    /// is not finite.
     @discardableResult
     public func step(_ samples: [PolicySample]) throws -> Statistics {
         let usable = samples.filter { !$0.completion.isEmpty }
@@ -134,7 +146,10 @@ public final class TRRTrainer {
         if let failure { throw failure }
         var sum = Totals()
         totals.forEach { sum.add($0) }
-        let norm = optimizer.update(parameters: model.parameters.storage, gradient: gradients[0].storage)
+        // A NaN or infinite loss or gradient would poison every weight and both moments: nothing is applied.
+        let norm = AdamW.norm(UnsafeBufferPointer(gradients[0].storage))
+        guard sum.loss.isFinite, norm.isFinite else { throw NonFiniteUpdate(loss: sum.loss, gradientNorm: Double(norm)) }
+        optimizer.update(parameters: model.parameters.storage, gradient: gradients[0].storage, norm: norm)
         var byGroup: [String: [Double]] = [:]
         for (sample, a) in zip(usable, advantage) { byGroup[sample.group, default: []].append(a) }
         let perToken = { (value: Double) in tokens == 0 ? 0 : value / Double(tokens) }

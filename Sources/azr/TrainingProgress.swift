@@ -58,10 +58,12 @@ final class TrainingProgress: TrainingReporter {
         switch mode {
         case .quiet: return
         case .json:
-            if let metricsData = try? JSONEncoder().encode(metrics),
-               var object = try? JSONSerialization.jsonObject(with: metricsData) as? [String: Any] {
-                object["event"] = "step"
-                if let line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            do {
+                FileHandle.standardOutput.write(try StepMetricsJSON.event(metrics) + Data("\n".utf8))
+            } catch {
+                // Never silently: the step happened, so its event says at least that.
+                let fallback = ["event": "step", "step": metrics.step, "error": "metrics not encodable: \(error)"] as [String: Any]
+                if let line = try? JSONSerialization.data(withJSONObject: fallback, options: [.sortedKeys]) {
                     FileHandle.standardOutput.write(line + Data("\n".utf8))
                 }
             }

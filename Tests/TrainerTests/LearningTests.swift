@@ -34,6 +34,31 @@ final class LearningTests: XCTestCase {
         XCTAssertGreaterThan(after, before + 0.3, "reward before \(before), after \(after)")
     }
 
+    func testANonFiniteUpdateIsRefusedAndChangesNothing() throws {
+        let model = TinyModel.make(seed: 4)
+        let trainer = TRRTrainer(model: model, learningRate: 0.05)
+        var sampler = Sampler(temperature: 1, seed: 9)
+        var batch: [PolicySample] = []
+        for index in 0..<4 {
+            let (tokens, logProbabilities) = try model.sample(prompt: prompt, count: 3, sampler: &sampler)
+            batch.append(PolicySample(prompt: prompt, completion: tokens, reward: Double(index % 2), group: "g",
+                                      oldLogProbabilities: logProbabilities))
+        }
+        // A NaN reward makes its group's advantages, the loss and the gradient NaN.
+        var poisoned = batch
+        poisoned[1].reward = .nan
+        let weights = Array(model.parameters.storage)
+        XCTAssertThrowsError(try trainer.step(poisoned)) { error in
+            XCTAssertTrue(error is TRRTrainer.NonFiniteUpdate, "\(error)")
+            XCTAssertTrue("\(error)".contains("not finite"), "\(error)")
+        }
+        XCTAssertEqual(Array(model.parameters.storage), weights)
+        XCTAssertEqual(trainer.optimizer.step, 0)
+        // The same batch without the NaN updates as usual.
+        XCTAssertTrue(try trainer.step(batch).loss.isFinite)
+        XCTAssertNotEqual(Array(model.parameters.storage), weights)
+    }
+
     func testClippingHoldsBackASecondEpoch() throws {
         let model = TinyModel.make(seed: 8)
         var sampler = Sampler(temperature: 1, seed: 3)
