@@ -126,10 +126,14 @@ private struct Cursor {
             position = start
             throw fail("only a real and an imaginary number may be added")
         }
-        let sign: Double = op == "-" ? -1 : 1
+        // As CPython computes `a ± bj`: complex(a, 0.0) ± complex(0.0, b), so zeros take IEEE sums' signs
+        // (`1-0j` is 1+0j, `-0.0+1j` is 1j).
+        func combine(_ real: Double) -> PythonValue {
+            op == "-" ? .complex(real: real - 0.0, imag: 0.0 - imag) : .complex(real: real + 0.0, imag: 0.0 + imag)
+        }
         switch left {
-        case let .int(value): return .complex(real: Double(value), imag: sign * imag)
-        case let .float(value): return .complex(real: value, imag: sign * imag)
+        case let .int(value): return combine(Double(value))
+        case let .float(value): return combine(value)
         default:
             position = start
             throw fail("only a real and an imaginary number may be added")
@@ -206,6 +210,9 @@ private struct Cursor {
             case "False": return .bool(false)
             case "nan": return .float(.nan)
             case "inf": return .float(.infinity)
+            // CPython's repr of complex numbers with such parts: (1+nanj), (-inf-infj).
+            case "nanj": return .complex(real: 0, imag: .nan)
+            case "infj": return .complex(real: 0, imag: .infinity)
             case "set", "frozenset":
                 try expect("(")
                 var items: [PythonValue] = []

@@ -42,23 +42,24 @@ public indirect enum PythonValue: Sendable, CustomStringConvertible {
         case let .int(value): return value.description
         case let .float(value): return Self.floatRepr(value)
         case let .complex(real, imag):
-            let imagText = Self.floatRepr(imag).replacingOccurrences(of: ".0", with: "") + "j"
+            let imagText = Self.complexPartRepr(imag) + "j"
             if real == 0 && real.sign == .plus { return imagText }
-            let realText = Self.floatRepr(real).replacingOccurrences(of: ".0", with: "")
-            return "(\(realText)\(imag.sign == .minus || imag.isNaN ? "" : "+")\(imagText))"
+            return "(\(Self.complexPartRepr(real))\(imagText.hasPrefix("-") ? "" : "+")\(imagText))"
         case let .str(value): return Self.quote(value)
         case let .bytes(value):
-            return "b'" + value.map { byte -> String in
+            // Like str: double quotes when the bytes hold ' but not ".
+            let quote: UInt8 = value.contains(0x27) && !value.contains(0x22) ? 0x22 : 0x27
+            return "b" + String(UnicodeScalar(quote)) + value.map { byte -> String in
                 switch byte {
                 case 0x5c: return "\\\\"
-                case 0x27: return "\\'"
+                case quote: return "\\" + String(UnicodeScalar(quote))
                 case 0x0a: return "\\n"
                 case 0x0d: return "\\r"
                 case 0x09: return "\\t"
                 case 0x20...0x7e: return String(UnicodeScalar(byte))
                 default: return "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16)
                 }
-            }.joined() + "'"
+            }.joined() + String(UnicodeScalar(quote))
         case let .tuple(items):
             return items.count == 1 ? "(\(items[0]),)" : "(" + items.map(\.description).joined(separator: ", ") + ")"
         case let .list(items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
@@ -76,6 +77,24 @@ public indirect enum PythonValue: Sendable, CustomStringConvertible {
         return "\(value)"
     }
 
+    /// A complex number's part as CPython writes it: the float's repr without a trailing ".0" (`1`, `-0`,
+    /// `1.05`, `1e+16`, `nan`).
+    static func complexPartRepr(_ value: Double) -> String {
+        let text = floatRepr(value)
+        return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
+    }
+
+    /// CPython's `str.isprintable` for one character beyond ASCII: not a control, format, surrogate, private-use,
+    /// unassigned, line or paragraph separator, or space other than " ".
+    static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator:
+            return false
+        default:
+            return true
+        }
+    }
+
     static func quote(_ text: String) -> String {
         let useDouble = text.contains("'") && !text.contains("\"")
         let quote: Character = useDouble ? "\"" : "'"
@@ -89,6 +108,11 @@ public indirect enum PythonValue: Sendable, CustomStringConvertible {
             case _ where Character(scalar) == quote: out += "\\\(quote)"
             case _ where scalar.value < 0x20 || scalar.value == 0x7f:
                 out += "\\x" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
+            case _ where scalar.value > 0x7f && !isPrintable(scalar):
+                // As CPython: \xhh up to 0xff, \uhhhh up to 0xffff, else \Uhhhhhhhh.
+                let (prefix, width) = scalar.value <= 0xff ? ("\\x", 2) : scalar.value <= 0xffff ? ("\\u", 4) : ("\\U", 8)
+                let digits = String(scalar.value, radix: 16)
+                out += prefix + String(repeating: "0", count: width - digits.count) + digits
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -7,10 +7,10 @@ final class PythonLiteralTests: XCTestCase {
     func parse(_ text: String) throws -> PythonValue { try PythonValue(literal: text) }
 
     /// Runs the reference CPython on `script` with `input` on stdin and returns its stdout.
-    static func python(_ script: String, input: Data) throws -> Data {
+    static func python(_ script: String, input: Data, arguments: [String] = []) throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
+        process.arguments = ["python3", "-c", script] + arguments
         let stdin = Pipe(), stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
