@@ -82,11 +82,6 @@ public final class TaskBuffer {
         return dropped
     }
 
-    /// `count` triples drawn uniformly without replacement.
-    public func sample<G: RandomNumberGenerator>(_ count: Int, using generator: inout G) -> [Triple] {
-        Array(triples.shuffled(using: &generator).prefix(count))
-    }
-
     /// Triples created at `step` or later, newest first.
     public func created(since step: Int) -> [Triple] {
         triples.filter { $0.step >= step }.reversed()

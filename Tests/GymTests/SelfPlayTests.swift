@@ -22,7 +22,7 @@ final class SelfPlayTests: XCTestCase {
     }
 
     /// A scripted model: proposals 0 and 1 of each type are valid, 2 is malformed, 3 is invalid (raises).
-    /// As solver it answers correctly on every other rollout, so a new task's solve rate is exactly 1/2.
+    /// As solver it never answers correctly: every other answer is malformed, the rest well formed and wrong.
     static let script = ScriptedPolicy { request, index in
         let program = "def f(s, n):\n    return s * n + str(\(index))"
         switch (request.role, request.taskType) {
@@ -75,7 +75,15 @@ final class SelfPlayTests: XCTestCase {
             XCTAssertEqual(rewards, [-1, -0.5, 0, 0], type)
         }
         XCTAssertEqual(result.counters.rewardMean["deduction.propose"], -0.375)
-        // Solver answers alternate malformed (−1) and wrong (−0.5).
+        // Deduction answers alternate malformed (−1) and wrong (−0.5); abduction asks for an ```input block and
+        // induction for a program, so to them an ```output block is malformed too.
+        let solves = result.records.filter { $0.role == .solve }
+        XCTAssertEqual(solves.count, 9)
+        for record in solves {
+            let expected = record.completion == "no idea" || record.taskType != "deduction" ? -1.0 : -0.5
+            XCTAssertEqual(record.reward, expected, "\(record.taskType): \(record.completion)")
+        }
+        XCTAssertEqual(Set(solves.filter { $0.taskType == "deduction" }.map(\.reward)), [-1, -0.5])
         XCTAssertEqual(result.counters.solveRate["deduction"], 0)
         XCTAssertEqual(result.counters.bufferSize["deduction"], 3)
         XCTAssertEqual(result.counters.bufferSize["induction"], 3)

@@ -67,12 +67,4 @@ final class TaskBufferTests: XCTestCase {
         XCTAssertEqual(again.problems, [])
         XCTAssertEqual(again.triples.map(\.step), [1, 3])
     }
-
-    func testSamplingIsSeeded() throws {
-        let buffer = try TaskBuffer(name: "deduction", url: nil)
-        for n in 0..<20 { try buffer.add(triple(n)) }
-        var a = SeededGenerator(seed: 7), b = SeededGenerator(seed: 7)
-        XCTAssertEqual(buffer.sample(6, using: &a), buffer.sample(6, using: &b))
-        XCTAssertEqual(Set(buffer.sample(20, using: &a).map(\.id)).count, 20, "without replacement")
-    }
 }

@@ -162,7 +162,7 @@ final class RedTeamTests: XCTestCase {
         }
     }
 
-    func testBenignProgramsWork() {
+    func testBenignProgramsWork() throws {
         let cases: [(String, String, String)] = [
             ("import re, json, heapq, itertools, collections\ndef f(s):\n    return (re.findall(r'\\d+', s), json.loads('[1, 2]'), heapq.nsmallest(2, [5, 1, 3]), list(itertools.accumulate([1, 2, 3])), collections.Counter(s).most_common(1))\n",
              "'a1b22b'", "(['1', '22'], [1, 2], [1, 3], [1, 3, 6], [('b', 2)])"),
@@ -178,8 +178,10 @@ final class RedTeamTests: XCTestCase {
         let results = Self.pool.runAll(cases.map { SandboxJob(program: $0.0, calls: [$0.1]) })
         for (entry, result) in zip(cases, results) {
             XCTAssertEqual(result.status, .completed, entry.0)
-            let value = result.calls.first?.literal.flatMap { try? PythonValue(literal: $0) }
-            XCTAssertEqual(value, try? PythonValue(literal: entry.2), "\(entry.0): \(result.summary)")
+            // Both sides must exist: two missing values are not a match.
+            let expected = try XCTUnwrap(try? PythonValue(literal: entry.2), "the expected value \(entry.2) must parse")
+            let value = try XCTUnwrap(result.calls.first?.literal.flatMap { try? PythonValue(literal: $0) }, "\(entry.0): \(result.summary)")
+            XCTAssertEqual(value, expected, "\(entry.0): \(result.summary)")
         }
     }
 

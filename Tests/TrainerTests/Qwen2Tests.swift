@@ -13,7 +13,9 @@ final class Qwen2Tests: XCTestCase {
         let url = folder.appendingPathComponent("tiny_qwen2.gguf")
         let made = TinyModel.make(seed: 31, qwen2: true)
         if ProcessInfo.processInfo.environment["AZR_REGENERATE_REFERENCE"] == "1" {
+            // A file just written from `made` would be compared with itself: regenerate, then check in another run.
             try LlamaCheckpoint.write(made.parameters, to: url, tokenizerFrom: nil)
+            throw XCTSkip("rewrote \(url.lastPathComponent); run again without AZR_REGENERATE_REFERENCE to check it")
         }
         let file = try GGUFFile(path: url.path)
         let loaded = try LlamaParameters(gguf: file)
