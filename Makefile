@@ -9,7 +9,7 @@ SMOKE_NAME := smoke-$(shell date +%Y%m%d-%H%M%S)
 RUN_NAME ?= $(SMOKE_NAME)
 EXPERIMENT_MINUTES ?= 40
 
-.PHONY: deps model build run test bench experiment experiment-full clean
+.PHONY: deps test-deps model build run test bench experiment experiment-full clean
 
 deps:
 	@missing=""; \
@@ -64,7 +64,16 @@ experiment-full: build model
 	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_FULL_MINUTES) --held-out 200 --held-out-rounds 48 \
 	  --held-out-proposals 8 --cruxeval 800
 
-test: model
+# The tests' reference scripts need numpy for the python3 on PATH: Debian's python3-numpy when it is missing.
+test-deps: deps
+	@python3 -c "import numpy" 2>/dev/null || { \
+	  echo "installing Debian packages: python3-numpy"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq python3-numpy; }
+	@python3 -c "import numpy" 2>/dev/null || { \
+	  echo "numpy is still missing for $$(command -v python3) (python3-numpy serves Debian's /usr/bin/python3)"; exit 1; }
+
+test: test-deps model
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	$(SWIFT) test $(BUILD_FLAGS) --skip-build --disable-swift-testing
 
