@@ -28,7 +28,11 @@ public final class AZRTraining {
     /// the buffers without what later, unfinished steps added, the saved RNG and sampler positions. A checkpoint
     /// without its optimizer.bin is an error, since AdamW would silently restart from zero moments, unless
     /// `freshOptimizer` accepts that.
-    public init(run: TrainingRun, pool: ZygotePool, reporter: TrainingReporter?, freshOptimizer: Bool = false) throws {
+    ///
+    /// Resuming rewrites the buffers and metrics.jsonl without the interrupted step; a line there that cannot be
+    /// read stops it, unless `salvage` lets such lines be kept in `FILE.corrupt` beside them.
+    public init(run: TrainingRun, pool: ZygotePool, reporter: TrainingReporter?, freshOptimizer: Bool = false,
+                salvage: Bool = false) throws {
         self.run = run
         self.reporter = reporter
         let config = run.config
@@ -77,8 +81,13 @@ public final class AZRTraining {
         if saved != nil {
             // Forget what an interrupted step wrote after the last checkpoint; it will be redone identically.
             var dropped = 0
-            for buffer in selfPlay.buffers.values { dropped += try buffer.discard(fromStep: state.completedSteps) }
-            try run.discardMetrics(fromStep: state.completedSteps)
+            for buffer in selfPlay.buffers.values.sorted(by: { $0.name < $1.name }) {
+                for problem in buffer.problems where !problem.torn || salvage {
+                    reporter?.note("\(buffer.url?.lastPathComponent ?? buffer.name) \(problem)" + (salvage ? "; kept in its .corrupt file" : ""))
+                }
+                dropped += try buffer.discard(fromStep: state.completedSteps, salvage: salvage)
+            }
+            try run.discardMetrics(fromStep: state.completedSteps, salvage: salvage)
             reporter?.note("resuming at step \(state.completedSteps)" + (dropped > 0 ? " (dropped \(dropped) buffer entries of the interrupted step)" : ""))
         }
         self.state = state

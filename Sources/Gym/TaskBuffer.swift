@@ -3,11 +3,7 @@ import Sandbox
 import Tasks
 
 /// A line of a buffer file that could not be loaded.
-public struct BufferProblem: Sendable, Equatable, CustomStringConvertible {
-    public var line: Int
-    public var reason: String
-    public var description: String { "line \(line): \(reason)" }
-}
+public typealias BufferProblem = UnreadableLine
 
 public enum BufferError: Error, CustomStringConvertible {
     case cannotOpen(String, String)
@@ -61,12 +57,16 @@ public final class TaskBuffer {
 
     /// Drops the triples proposed at `step` or later (the initial seed stays) and rewrites the file atomically;
     /// resuming a run uses it to forget a step that was interrupted before its checkpoint. Returns how many went.
+    /// Lines the file had that could not be read are never dropped: a torn last line goes to `FILE.corrupt`
+    /// first; any other refuses the rewrite unless `salvage` lets them go there too.
     @discardableResult
-    public func discard(fromStep step: Int) throws -> Int {
+    public func discard(fromStep step: Int, salvage: Bool = false) throws -> Int {
         let kept = triples.filter { $0.step < step || $0.source == "seed" }
         let dropped = triples.count - kept.count
         guard dropped > 0 || tornTailOffset != nil || !problems.isEmpty else { return 0 }
         if let url {
+            try UnreadableLines.beforeRewriting(url, problems, salvage: salvage)
+            problems = []
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var data = Data()
@@ -111,24 +111,30 @@ public final class TaskBuffer {
             number += 1
             let end = data[offset...].firstIndex(of: 0x0a)
             guard let end else {
-                problems.append(BufferProblem(line: number, reason: "incomplete final line (an interrupted append); skipped"))
+                problems.append(BufferProblem(line: number, reason: "incomplete final line (an interrupted append); skipped",
+                                              text: String(decoding: data[offset...], as: UTF8.self), torn: true))
                 tornTailOffset = offset
                 break
             }
             let line = data[offset..<end]
             offset = end + 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }) { continue }
+            func problem(_ reason: String) {
+                problems.append(BufferProblem(line: number, reason: reason, text: String(decoding: line, as: UTF8.self), torn: false))
+            }
             do {
                 let triple = try decoder.decode(Triple.self, from: line)
-                if let problem = Self.problem(with: triple) {
-                    problems.append(BufferProblem(line: number, reason: problem))
+                if let reason = Self.problem(with: triple) {
+                    problem(reason)
                 } else if keys.insert(triple.dedupKey).inserted {
                     triples.append(triple)
+                } else {
+                    problem("the same task as an earlier line")
                 }
             } catch let DecodingError.keyNotFound(key, _) {
-                problems.append(BufferProblem(line: number, reason: "missing field \"\(key.stringValue)\""))
+                problem("missing field \"\(key.stringValue)\"")
             } catch {
-                problems.append(BufferProblem(line: number, reason: "not a valid JSON object"))
+                problem("not a valid JSON object")
             }
         }
     }

@@ -125,10 +125,32 @@ public final class TrainingRun {
 
     // MARK: metrics
 
-    public func readMetrics() throws -> [StepMetrics] {
-        guard let data = try? Data(contentsOf: metricsURL) else { return [] }
+    /// The step lines of metrics.jsonl (none before the first step); lines that cannot be read are left out
+    /// here and listed by `readMetricsFile`.
+    public func readMetrics() throws -> [StepMetrics] { try readMetricsFile().metrics }
+
+    /// Every line of metrics.jsonl: the readable ones, and the others with their numbers, reasons and text.
+    /// A file that exists but cannot be read is an error, not an empty run.
+    public func readMetricsFile() throws -> (metrics: [StepMetrics], unreadable: [UnreadableLine]) {
+        guard FileManager.default.fileExists(atPath: metricsURL.path) else { return ([], []) }
+        let data: Data
+        do { data = try Data(contentsOf: metricsURL) } catch {
+            throw RunError.notARun(directory.path, "metrics.jsonl is unreadable (\(error.localizedDescription))")
+        }
         let decoder = StepMetricsJSON.fileDecoder
-        return data.split(separator: 0x0a).compactMap { try? decoder.decode(StepMetrics.self, from: $0) }
+        var metrics: [StepMetrics] = [], unreadable: [UnreadableLine] = []
+        let lines = data.split(separator: 0x0a, omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() where !line.isEmpty {
+            do {
+                metrics.append(try decoder.decode(StepMetrics.self, from: line))
+            } catch {
+                // Only the last line can lack its newline: a kill during an append.
+                let torn = index == lines.count - 1
+                unreadable.append(UnreadableLine(line: index + 1, reason: torn ? "incomplete final line (an interrupted append)"
+                                                    : "not a metrics object", text: String(decoding: line, as: UTF8.self), torn: torn))
+            }
+        }
+        return (metrics, unreadable)
     }
 
     /// Appends one whole line and fsyncs it.
@@ -136,9 +158,12 @@ public final class TrainingRun {
         try appendLine(try Self.metricsEncoder.encode(metrics), to: metricsURL)
     }
 
-    /// Keeps only the metrics of steps before `step` (and drops a torn last line).
-    public func discardMetrics(fromStep step: Int) throws {
-        let kept = try readMetrics().filter { $0.step < step }
+    /// Keeps only the metrics of steps before `step`. Lines that cannot be read go to metrics.jsonl.corrupt
+    /// first: a torn last line always, any other only with `salvage` (otherwise nothing is rewritten).
+    public func discardMetrics(fromStep step: Int, salvage: Bool = false) throws {
+        let file = try readMetricsFile()
+        try UnreadableLines.beforeRewriting(metricsURL, file.unreadable, salvage: salvage)
+        let kept = file.metrics.filter { $0.step < step }
         var data = Data()
         for line in kept { data += try Self.metricsEncoder.encode(line) + Data("\n".utf8) }
         try AtomicFile.write(data, to: metricsURL)

@@ -14,6 +14,10 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         let opened: TrainingRun
         do { opened = try TrainingRun.open(URL(fileURLWithPath: folder)) } catch { throw CLIError.usage("\(error)") }
+        // The page leaves out metrics lines it cannot read; say which.
+        for line in try opened.readMetricsFile().unreadable {
+            printError("note: metrics.jsonl \(line); the report leaves it out")
+        }
         let html = try RunReport(run: opened).html()
         let target = URL(fileURLWithPath: output ?? opened.directory.appendingPathComponent("report.html").path)
         try AtomicFile.write(Data(html.utf8), to: target)

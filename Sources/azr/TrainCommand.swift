@@ -38,6 +38,7 @@ struct TrainCommand: ParsableCommand {
     var settings: [String] = []
     @Option(help: "Start no step after this many minutes (the run stays resumable).") var maxMinutes: Double?
     @Flag(help: "With --resume: go on although the checkpoint's optimizer.bin is missing (AdamW restarts from zero moments).") var freshOptimizer = false
+    @Flag(help: "With --resume: move lines of the buffers and metrics.jsonl that cannot be read to FILE.corrupt and go on.") var salvage = false
     @Flag(help: "Print nothing but errors.") var quiet = false
     @Flag(help: "Print one JSON object per event on stdout (steps, notes) instead of progress lines.") var json = false
 
@@ -70,7 +71,8 @@ struct TrainCommand: ParsableCommand {
         do { pool = try ZygotePool(policyNamed: trainingRun.config.sandboxPolicy) } catch { throw CLIError.usage("\(error)") }
         defer { pool.shutdown() }
         reporter.note("run \(trainingRun.directory.path): preset \(trainingRun.config.preset), \(trainingRun.config.steps) steps, \(pool.size) sandbox zygotes")
-        let training = try AZRTraining(run: trainingRun, pool: pool, reporter: reporter, freshOptimizer: freshOptimizer)
+        let training = try AZRTraining(run: trainingRun, pool: pool, reporter: reporter, freshOptimizer: freshOptimizer,
+                                       salvage: salvage)
         try training.train(until: maxMinutes.map { Date().addingTimeInterval($0 * 60) })
         reporter.finish()
         reporter.note("done: \(trainingRun.metricsURL.path); `azr report \(trainingRun.directory.path)` draws it")

@@ -61,10 +61,85 @@ final class TaskBufferTests: XCTestCase {
         try whole.prefix(cut).write(to: url)
         let reopened = try TaskBuffer(name: "deduction", url: url)
         XCTAssertEqual(reopened.count, 1)
-        XCTAssertEqual(reopened.problems, [BufferProblem(line: 2, reason: "incomplete final line (an interrupted append); skipped")])
+        XCTAssertEqual(reopened.problems.map(\.description), ["line 2: incomplete final line (an interrupted append); skipped"])
+        XCTAssertEqual(reopened.problems.map(\.torn), [true])
         try reopened.add(triple(3))
         let again = try TaskBuffer(name: "deduction", url: url)
         XCTAssertEqual(again.problems, [])
         XCTAssertEqual(again.triples.map(\.step), [1, 3])
+    }
+}
+
+final class UnreadableLinesTests: XCTestCase {
+    func triple(_ n: Int, step: Int) -> Triple {
+        Triple(type: "deduction", program: "def f(a):\n    return a + \(n)", input: "1", output: "\(n + 1)", step: step, source: "proposer")
+    }
+
+    func sideLines(_ url: URL) throws -> [[String: Any]] {
+        let text = try String(contentsOf: UnreadableLines.sideFile(for: url), encoding: .utf8)
+        return try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    func testABufferIsNotRewrittenWithoutItsUnreadableLinesUnlessTheyAreKept() throws {
+        let url = temporaryDirectory().appendingPathComponent("deduction.jsonl")
+        let writer = try TaskBuffer(name: "deduction", url: url)
+        try writer.add(triple(1, step: 0))
+        try writer.add(triple(2, step: 1))
+        // A damaged line in the middle, and the first line again.
+        var text = try String(contentsOf: url, encoding: .utf8)
+        let first = text.split(separator: "\n")[0]
+        text += "{\"program\": broken\n" + first + "\n"
+        try text.write(to: url, atomically: true, encoding: .utf8)
+
+        let buffer = try TaskBuffer(name: "deduction", url: url)
+        XCTAssertEqual(buffer.problems.map(\.description), ["line 3: not a valid JSON object", "line 4: the same task as an earlier line"])
+        XCTAssertThrowsError(try buffer.discard(fromStep: 1)) { error in
+            XCTAssertTrue("\(error)".contains("line 3: not a valid JSON object and 1 more"), "\(error)")
+            XCTAssertTrue("\(error)".contains("--salvage"), "\(error)")
+        }
+        XCTAssertEqual(try String(contentsOf: url, encoding: .utf8), text, "nothing is rewritten")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: UnreadableLines.sideFile(for: url).path))
+
+        XCTAssertEqual(try buffer.discard(fromStep: 1, salvage: true), 1)
+        let kept = try sideLines(url)
+        XCTAssertEqual(kept.map { $0["line"] as? Int }, [3, 4])
+        XCTAssertEqual(kept.first?["text"] as? String, "{\"program\": broken")
+        XCTAssertEqual(kept.first?["file"] as? String, "deduction.jsonl")
+        let reopened = try TaskBuffer(name: "deduction", url: url)
+        XCTAssertEqual(reopened.triples.map(\.step), [0])
+        XCTAssertEqual(reopened.problems, [])
+    }
+
+    func testMetricsKeepUnreadableLinesAndATornTailGoesAsideOnItsOwn() throws {
+        let run = try TrainingRun.create(at: temporaryDirectory().appendingPathComponent("run"), config: TrainingConfig())
+        let line = { (step: Int) in StepMetricsJSONTests.metrics(loss: Double(step), solve: 0) }
+        for step in 0..<3 {
+            var metrics = line(step)
+            metrics.step = step
+            try run.appendMetrics(metrics)
+        }
+        var text = try String(contentsOf: run.metricsURL, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        // A torn tail alone is a kill's leftover: it is set aside without asking.
+        try (text + "{\"step\": 3, \"ti").write(to: run.metricsURL, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run.readMetricsFile().unreadable.map(\.torn), [true])
+        try run.discardMetrics(fromStep: 2)
+        XCTAssertEqual(try run.readMetrics().map(\.step), [0, 1])
+        XCTAssertEqual(try sideLines(run.metricsURL).map { $0["torn"] as? Bool }, [true])
+
+        // A damaged line in the middle stops the rewrite unless salvaged.
+        text = lines[0] + "\nnot json\n" + lines[1] + "\n"
+        try text.write(to: run.metricsURL, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run.readMetricsFile().unreadable.map(\.description), ["line 2: not a metrics object"])
+        XCTAssertThrowsError(try run.discardMetrics(fromStep: 1))
+        XCTAssertEqual(try String(contentsOf: run.metricsURL, encoding: .utf8), text)
+        try run.discardMetrics(fromStep: 1, salvage: true)
+        XCTAssertEqual(try run.readMetrics().map(\.step), [0])
+        XCTAssertEqual(try sideLines(run.metricsURL).last?["text"] as? String, "not json")
+
+        // A metrics file that exists but cannot be read is an error, not an empty run.
+        try FileManager.default.removeItem(at: run.metricsURL)
+        try FileManager.default.createDirectory(at: run.metricsURL, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try run.readMetrics())
     }
 }

@@ -90,7 +90,7 @@ final class TrainingRunTests: XCTestCase {
 }
 
 final class StepMetricsJSONTests: XCTestCase {
-    func metrics(loss: Double, solve: Double) -> StepMetrics {
+    static func metrics(loss: Double, solve: Double) -> StepMetrics {
         StepMetrics(step: 3, time: "2026-11-30T00:00:00Z", reward: ["deduction.solve": solve], validRate: [:], invalid: [:],
                     solveRate: [:], proposalSolveRate: [:], bufferSize: [:], added: [:], loss: loss, gradNorm: 1,
                     clippedFraction: 0, entropy: nil, trainTokens: 1, trainTokensPerS: 1, generatedTokens: 1,
@@ -98,20 +98,20 @@ final class StepMetricsJSONTests: XCTestCase {
     }
 
     func testANonFiniteFigureIsNullInTheEventAndKeptInTheFile() throws {
-        let event = try JSONSerialization.jsonObject(with: StepMetricsJSON.event(metrics(loss: .nan, solve: -.infinity))) as! [String: Any]
+        let event = try JSONSerialization.jsonObject(with: StepMetricsJSON.event(Self.metrics(loss: .nan, solve: -.infinity))) as! [String: Any]
         XCTAssertEqual(event["event"] as? String, "step")
         XCTAssertEqual(event["step"] as? Int, 3)
         XCTAssertTrue(event["loss"] is NSNull)
         XCTAssertTrue((event["reward"] as? [String: Any])?["deduction.solve"] is NSNull)
         XCTAssertEqual(event["non_finite"] as? [String], ["loss", "reward.deduction.solve"])
-        let finite = try JSONSerialization.jsonObject(with: StepMetricsJSON.event(metrics(loss: 0.5, solve: 1))) as! [String: Any]
+        let finite = try JSONSerialization.jsonObject(with: StepMetricsJSON.event(Self.metrics(loss: 0.5, solve: 1))) as! [String: Any]
         XCTAssertNil(finite["non_finite"])
         XCTAssertEqual(finite["loss"] as? Double, 0.5)
 
         // metrics.jsonl keeps the line, and reads it back.
         let run = try TrainingRun.create(at: temporaryDirectory().appendingPathComponent("run"), config: TrainingConfig())
-        try run.appendMetrics(metrics(loss: .nan, solve: .infinity))
-        try run.appendMetrics(metrics(loss: 0.25, solve: 1))
+        try run.appendMetrics(Self.metrics(loss: .nan, solve: .infinity))
+        try run.appendMetrics(Self.metrics(loss: 0.25, solve: 1))
         let read = try run.readMetrics()
         XCTAssertEqual(read.count, 2)
         XCTAssertTrue(read[0].loss.isNaN)
