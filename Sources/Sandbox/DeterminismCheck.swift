@@ -9,13 +9,12 @@ public struct DeterminismReport: Sendable {
 }
 
 extension ZygotePool {
-    /// Runs `job` twice at once, on two zygotes when the pool has them (different address-space layouts, so
-    /// output that depends on `id()` shows), and compares the outcomes outside the sandbox: statuses, and
-    /// each call's value (as text first, then as Python values) or exception.
+    /// Runs `job` twice at once on two different zygotes, however busy the pool (different address-space
+    /// layouts, so output that depends on `id()` shows), and compares the outcomes outside the sandbox:
+    /// statuses, and each call's value (as text first, then as Python values) or exception.
     public func runTwice(_ job: SandboxJob) -> DeterminismReport {
-        let results = runAll([job, job])
-        return DeterminismReport(first: results[0], second: results[1],
-                                 difference: Self.difference(results[0], results[1]))
+        let (first, second) = runInTwoZygotes(job)
+        return DeterminismReport(first: first, second: second, difference: Self.difference(first, second))
     }
 
     static func difference(_ a: SandboxResult, _ b: SandboxResult) -> String? {

@@ -12,6 +12,8 @@ public final class ZygotePool: @unchecked Sendable {
     private let configuration: [UInt8]
     private let lock = NSLock()
     private let free: DispatchSemaphore
+    /// Held while a `runInTwoZygotes` call takes its two slots.
+    private let pairLock = NSLock()
     /// Idle zygotes; `nil` marks a slot whose zygote must be (re)started before use.
     private var idle: [ZygoteProcess?]
     private var busy: [ZygoteProcess] = []
@@ -47,19 +49,67 @@ public final class ZygotePool: @unchecked Sendable {
     /// Call arguments are parsed here, outside the sandbox; a call whose text is not a literal gets
     /// `.badArguments` and is not sent.
     public func run(_ job: SandboxJob) -> SandboxResult {
+        run(job) { payload, timeout, expected, entry in self.execute(payload, timeout: timeout, expectedCalls: expected, entryPoint: entry) }
+    }
+
+    /// Runs `job` twice at once on two different zygotes — separately executed processes, so with different
+    /// address-space layouts, and a program whose result depends on `id()` or addresses gives two results. A
+    /// one-zygote pool starts a second zygote for the second run and stops it afterwards.
+    public func runInTwoZygotes(_ job: SandboxJob) -> (SandboxResult, SandboxResult) {
+        // Pairs take their two slots one pair at a time, so two pairs never each hold one slot and wait forever.
+        let slots = min(2, size)
+        pairLock.lock()
+        for _ in 0..<slots { free.wait() }
+        pairLock.unlock()
+        defer { for _ in 0..<slots { free.signal() } }
+        var zygotes: [ZygoteProcess] = [], extra: ZygoteProcess?
+        defer {
+            zygotes.forEach(checkin)
+            extra?.terminate()
+        }
+        do {
+            for _ in 0..<slots {
+                guard let lent = try checkout() else {
+                    let closed = Self.failure(.sandboxFailure(SandboxError.poolClosed.description))
+                    return (closed, closed)
+                }
+                zygotes.append(lent)
+            }
+            if slots == 1 {
+                extra = try ZygoteProcess(executable: executable, configuration: configuration)
+            }
+        } catch {
+            let failed = Self.failure(.sandboxFailure("\(error)"))
+            return (failed, failed)
+        }
+        let pair = zygotes + (extra.map { [$0] } ?? [])
+        var results = [SandboxResult?](repeating: nil, count: 2)
+        let resultsLock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            let result = run(job) { payload, timeout, expected, entry in
+                self.execute(payload, timeout: timeout, expectedCalls: expected, entryPoint: entry, on: pair[index])
+            }
+            resultsLock.lock()
+            results[index] = result
+            resultsLock.unlock()
+        }
+        return (results[0]!, results[1]!)
+    }
+
+    /// Checks and prepares `job`, hands its payload to `execute`, and fills in calls whose arguments did not parse.
+    private func run(_ job: SandboxJob, execute: ([UInt8], Int, Int?, String) -> SandboxResult) -> SandboxResult {
         if let problem = Self.problem(with: job) { return Self.failure(.sandboxFailure(problem)) }
         if let arguments = job.argumentValues {
-            return execute(Self.payload(for: job, arguments: arguments),
-                           timeout: job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
-                           expectedCalls: arguments.count, entryPoint: job.entryPoint)
+            return execute(Self.payload(for: job, arguments: arguments), job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
+                           arguments.count, job.entryPoint)
         }
         let parsed = (job.calls ?? []).map { text in
             Result { try argumentParser.parseArguments(text) }
         }
         let valid = parsed.compactMap { try? $0.get() }
         let payload = Self.payload(for: job, arguments: job.calls == nil ? nil : valid)
-        var result = execute(payload, timeout: job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
-                             expectedCalls: job.calls == nil ? nil : valid.count, entryPoint: job.entryPoint)
+        var result = execute(payload, job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
+                             job.calls == nil ? nil : valid.count, job.entryPoint)
         if valid.count < parsed.count, result.calls.count == valid.count {
             var ran = result.calls.makeIterator()
             result.calls = parsed.map { outcome in
@@ -86,12 +136,16 @@ public final class ZygotePool: @unchecked Sendable {
         } catch {
             return Self.failure(.sandboxFailure("\(error)"))
         }
+        defer { checkin(zygote) }
+        return execute(payload, timeout: timeout, expectedCalls: expectedCalls, entryPoint: entryPoint, on: zygote)
+    }
+
+    /// Runs a payload on a zygote the caller has checked out (and checks back in).
+    private func execute(_ payload: [UInt8], timeout: Int, expectedCalls: Int?, entryPoint: String, on zygote: ZygoteProcess) -> SandboxResult {
         do {
             let raw = try zygote.run(payload: payload, timeoutMilliseconds: timeout)
-            checkin(zygote)
             return JobReport.interpret(raw, expectedCalls: expectedCalls, entryPoint: entryPoint)
         } catch {
-            checkin(zygote)
             return Self.failure(.sandboxFailure("zygote \(zygote.pid) failed: \(error); replaced"))
         }
     }

@@ -101,6 +101,34 @@ final class ZygotePoolTests: XCTestCase {
         XCTAssertTrue(nan.deterministic, "identical reprs are the same output even when == says otherwise")
     }
 
+    /// Two runs in one zygote's children share its address-space layout, so an `id()`-dependent result would
+    /// agree with itself. However busy the pool (every zygote taken by other jobs and other checks), each check
+    /// runs its copies in two different zygotes — and a one-zygote pool starts a second one for it.
+    func testTheDeterminismCheckUsesTwoZygotesUnderFullConcurrency() throws {
+        let pool = try ZygotePool(policyNamed: "default", size: 2)
+        defer { pool.shutdown() }
+        let addresses = SandboxJob(program: "def f():\n    return [id(object()) for _ in range(3)]\n", calls: [""])
+        let steady = SandboxJob(program: "def f(n):\n    return sorted(str(i) for i in range(n))\n", calls: ["30"])
+        let busy = SandboxJob(program: "def f():\n    return sum(range(200000))\n", calls: [""])
+        var reports = [DeterminismReport?](repeating: nil, count: 16)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 24) { index in
+            if index >= 16 { _ = pool.runAll([busy, busy, busy]); return }
+            let report = pool.runTwice(index % 2 == 0 ? addresses : steady)
+            lock.lock(); reports[index] = report; lock.unlock()
+        }
+        for (index, report) in reports.enumerated() {
+            let report = try XCTUnwrap(report)
+            XCTAssertEqual(report.first.status, .completed)
+            XCTAssertEqual(report.deterministic, index % 2 == 1, "check \(index): \(report.difference ?? "agreed")")
+        }
+        let single = try ZygotePool(policyNamed: "default", size: 1)
+        defer { single.shutdown() }
+        XCTAssertFalse(single.runTwice(addresses).deterministic)
+        XCTAssertTrue(single.runTwice(steady).deterministic)
+        XCTAssertEqual(single.zygotePIDs.count, 1, "the extra zygote is stopped")
+    }
+
     func testTestScriptMode() {
         let program = "def add(a, b):\n    return a + b\n"
         let passing = Self.pool.run(SandboxJob(program: program, entryPoint: "add",
