@@ -78,7 +78,12 @@ public final class AZRTraining {
         selfPlay = try SelfPlay(registry: config.registry, runner: ProgramRunner(pool: pool), settings: config.selfPlaySettings,
                                 directory: run.buffersURL, seed: config.seed, step: state.completedSteps)
         selfPlay.generator = state.generator
-        if saved != nil {
+        if saved == nil {
+            // Killed while seeding (state.json comes after it): forget what the seeding wrote; it is redone the same.
+            for buffer in selfPlay.buffers.values.sorted(by: { $0.name < $1.name }) {
+                try buffer.discard(fromStep: TrainingRun.seedingStep, salvage: salvage)
+            }
+        } else {
             // Forget what an interrupted step wrote after the last checkpoint; it will be redone identically.
             var dropped = 0
             for buffer in selfPlay.buffers.values.sorted(by: { $0.name < $1.name }) {

@@ -71,8 +71,8 @@ public final class TrainingRun {
         return run
     }
 
-    /// Starts the buffers from saved ones: every loadable triple, marked as seeding (step −1) so that resuming
-    /// never mistakes it for the work of an unfinished step.
+    /// Starts the buffers from saved ones: every loadable triple, marked as given before seeding (step −2), so
+    /// that resuming never mistakes it for the work of an unfinished seeding (−1) or step (0, 1, …).
     func copyBuffers(from folder: URL, types: [String]) throws {
         var found = 0
         for type in types {
@@ -82,12 +82,17 @@ public final class TrainingRun {
             let saved = try TaskBuffer(name: type, url: source)
             let target = try TaskBuffer(name: type, url: buffersURL.appendingPathComponent("\(type).jsonl"))
             for var triple in saved.triples {
-                triple.step = -1
+                triple.step = Self.givenStep
                 try target.add(triple)
             }
         }
         if found == 0 { throw RunError.notARun(folder.path, "no buffer files (\(types.map { "\($0).jsonl" }.joined(separator: ", "))) to start from") }
     }
+
+    /// The step of triples a run starts with from `seed_buffers`.
+    public static let givenStep = -2
+    /// The step of triples the base model proposed while seeding the buffers.
+    public static let seedingStep = -1
 
     /// Opens an existing run with the config it was started with.
     public static func open(_ directory: URL) throws -> TrainingRun {

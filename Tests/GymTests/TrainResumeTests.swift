@@ -14,6 +14,70 @@ final class TrainResumeTests: XCTestCase {
         "--set", "max_prompt_tokens=320", "--threads", "2", "--checkpoint-every", "1",
     ]
 
+    /// Starts `azr` with `arguments` and kills it with SIGKILL as soon as its progress shows `marker`.
+    func startAndKill(_ arguments: [String], at marker: String) throws {
+        let process = Process()
+        process.executableURL = azrBinary()
+        process.arguments = arguments
+        process.currentDirectoryURL = Repository.root
+        process.environment = testEnvironment()
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        while !seen.contains(marker) {
+            let chunk = errors.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        XCTAssertTrue(seen.contains(marker), seen)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal, marker)
+    }
+
+    /// The same metrics, buffer entries and final weights (byte for byte) in two runs.
+    func assertSameResult(_ a: TrainingRun, _ b: TrainingRun, _ label: String) throws {
+        let x = try a.readMetrics(), y = try b.readMetrics()
+        XCTAssertEqual(x.map(\.step), y.map(\.step), label)
+        for (p, q) in zip(x, y) {
+            XCTAssertEqual(p.reward, q.reward, "\(label) step \(p.step)")
+            XCTAssertEqual(p.loss, q.loss, "\(label) step \(p.step)")
+        }
+        for type in ["deduction", "abduction", "induction"] {
+            let url = { (run: TrainingRun) in run.buffersURL.appendingPathComponent("\(type).jsonl") }
+            let left = try TaskBuffer(name: type, url: url(a)), right = try TaskBuffer(name: type, url: url(b))
+            XCTAssertEqual(left.triples.map(\.id), right.triples.map(\.id), "\(label) \(type)")
+            XCTAssertEqual(left.triples.map(\.step), right.triples.map(\.step), "\(label) \(type)")
+        }
+        let modelA = try XCTUnwrap(a.latestModel(), label), modelB = try XCTUnwrap(b.latestModel(), label)
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: modelA.path, andPath: modelB.path), "\(label): final weights differ")
+    }
+
+    /// A kill at any phase — while seeding (before the first state.json), proposing, updating, checkpointing —
+    /// resumes to what the uninterrupted run with the same seed gives.
+    func testAKillAtAnyPhaseResumesToTheSameResult() throws {
+        guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
+        let runs = temporaryDirectory()
+        // Seeding from the model's own proposals (no seed buffers), so there is a seeding to interrupt.
+        let arguments = [
+            "train", "--preset", "smoke", "--steps", "2", "--seed", "11", "--seed-size", "2", "--set", "seeding_rounds=2",
+            "--proposals-per-type", "1", "--solver-tasks-per-type", "1", "--learnability-rollouts", "2", "--max-new-tokens", "32",
+            "--set", "max_prompt_tokens=320", "--threads", "2", "--checkpoint-every", "1",
+        ]
+        let straight = try azr(arguments + ["--runs", runs.path, "--name", "straight"])
+        XCTAssertEqual(straight.status, 0, straight.stderr)
+        let straightRun = try TrainingRun.open(runs.appendingPathComponent("straight"))
+        for (index, marker) in ["[seeding] seeding", "[step 1/2] proposing", "[step 1/2] updating", "[step 2/2] checkpointing"].enumerated() {
+            let name = "killed-\(index)"
+            try startAndKill(arguments + ["--runs", runs.path, "--name", name], at: marker)
+            let resumed = try azr(["train", "--resume", runs.appendingPathComponent(name).path])
+            XCTAssertEqual(resumed.status, 0, "\(marker): \(resumed.stderr)")
+            try assertSameResult(straightRun, TrainingRun.open(runs.appendingPathComponent(name)), marker)
+        }
+    }
+
     func testKilledRunResumesToTheSameResultAsAnUninterruptedOne() throws {
         guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
         let runs = temporaryDirectory()
@@ -22,25 +86,7 @@ final class TrainResumeTests: XCTestCase {
         XCTAssertEqual(straight.status, 0, straight.stderr)
 
         // Start the same run, kill it once step 2 is solving (past the step-1 checkpoint, before step 2's).
-        let process = Process()
-        process.executableURL = azrBinary()
-        process.arguments = Self.arguments + ["--runs", runs.path, "--name", "killed"]
-        process.currentDirectoryURL = Repository.root
-        process.environment = testEnvironment()
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        while !seen.contains("[step 2/3] solving") {
-            let chunk = errors.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        XCTAssertTrue(seen.contains("[step 2/3] solving"), seen)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        try startAndKill(Self.arguments + ["--runs", runs.path, "--name", "killed"], at: "[step 2/3] solving")
 
         let killedRun = try TrainingRun.open(runs.appendingPathComponent("killed"))
         XCTAssertEqual(try killedRun.readState()?.completedSteps, 1, "the kill should land after step 1's checkpoint")
