@@ -46,7 +46,7 @@ final class TrainingRunTests: XCTestCase {
         for type in ["deduction", "abduction", "induction"] {
             let buffer = try TaskBuffer(name: type, url: run.buffersURL.appendingPathComponent("\(type).jsonl"))
             XCTAssertGreaterThanOrEqual(buffer.count, 3, type)
-            XCTAssertTrue(buffer.triples.allSatisfy { $0.step == -1 }, type)
+            XCTAssertTrue(buffer.triples.allSatisfy { $0.step == TrainingRun.givenStep }, type)
         }
         config.seedBuffers = temporaryDirectory().path
         XCTAssertThrowsError(try TrainingRun.create(at: temporaryDirectory().appendingPathComponent("run"), config: config))
