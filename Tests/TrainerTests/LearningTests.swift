@@ -14,6 +14,16 @@ final class LearningTests: XCTestCase {
         return Double(hits) / Double(samples)
     }
 
+    /// `samples` completions of `length` tokens in one group, rewarded 0, 1, 0, 1, … in order.
+    func alternatingBatch(_ model: LlamaModel, samples: Int, length: Int, seed: UInt64) throws -> [PolicySample] {
+        var sampler = Sampler(temperature: 1, seed: seed)
+        return try (0..<samples).map { index in
+            let (tokens, logProbabilities) = try model.sample(prompt: prompt, count: length, sampler: &sampler)
+            return PolicySample(prompt: prompt, completion: tokens, reward: Double(index % 2), group: "g",
+                                oldLogProbabilities: logProbabilities)
+        }
+    }
+
     func testTRRRaisesAToyReward() throws {
         let model = TinyModel.make(seed: 21)
         let before = try rewardRate(model, samples: 300, seed: 1000)
@@ -37,13 +47,7 @@ final class LearningTests: XCTestCase {
     func testANonFiniteUpdateIsRefusedAndChangesNothing() throws {
         let model = TinyModel.make(seed: 4)
         let trainer = TRRTrainer(model: model, learningRate: 0.05)
-        var sampler = Sampler(temperature: 1, seed: 9)
-        var batch: [PolicySample] = []
-        for index in 0..<4 {
-            let (tokens, logProbabilities) = try model.sample(prompt: prompt, count: 3, sampler: &sampler)
-            batch.append(PolicySample(prompt: prompt, completion: tokens, reward: Double(index % 2), group: "g",
-                                      oldLogProbabilities: logProbabilities))
-        }
+        let batch = try alternatingBatch(model, samples: 4, length: 3, seed: 9)
         // A NaN reward makes its group's advantages, the loss and the gradient NaN.
         var poisoned = batch
         poisoned[1].reward = .nan
@@ -61,13 +65,7 @@ final class LearningTests: XCTestCase {
 
     func testClippingHoldsBackASecondEpoch() throws {
         let model = TinyModel.make(seed: 8)
-        var sampler = Sampler(temperature: 1, seed: 3)
-        var batch: [PolicySample] = []
-        for index in 0..<8 {
-            let (tokens, logProbabilities) = try model.sample(prompt: prompt, count: 5, sampler: &sampler)
-            batch.append(PolicySample(prompt: prompt, completion: tokens, reward: Double(index % 2), group: "g",
-                                      oldLogProbabilities: logProbabilities))
-        }
+        let batch = try alternatingBatch(model, samples: 8, length: 5, seed: 3)
         let trainer = TRRTrainer(model: model, learningRate: 0.05, maxGradientNorm: nil)
         let first = try trainer.step(batch)
         XCTAssertEqual(first.clippedFraction, 0, "the first epoch runs at ratio 1")
