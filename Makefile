@@ -9,7 +9,7 @@ SMOKE_NAME := smoke-$(shell date +%Y%m%d-%H%M%S)
 RUN_NAME ?= $(SMOKE_NAME)
 EXPERIMENT_MINUTES ?= 40
 
-.PHONY: deps test-deps model build run test bench experiment experiment-full clean
+.PHONY: deps test-deps model build run test bench fuzz experiment experiment-full clean
 
 deps:
 	@missing=""; \
@@ -89,6 +89,14 @@ bench: build model
 	  | tee bench-results/trainer-memory-paper-length.md
 	$(AZR) bench trainer --threads 1 --training-only --sequences 4 --length 2048 --model qwen2.5-coder-0.5b \
 	  --output bench-results/trainer-memory-qwen.json | tee bench-results/trainer-memory-qwen.md
+
+# Mutation fuzzing of every parser that reads model output or files, FUZZ_SECONDS per parser (a 3-second share
+# runs in `make test`). A failing input is saved as bench-results/fuzz-{crash,hang,oracle}-TARGET.bin.
+FUZZ_SECONDS ?= 60
+fuzz: build
+	@mkdir -p bench-results
+	@.build/release/azr-fuzz --seconds $(FUZZ_SECONDS) --output-folder bench-results --output bench-results/fuzz.json \
+	  > bench-results/fuzz.md; status=$$?; cat bench-results/fuzz.md; exit $$status
 
 clean:
 	rm -rf .build

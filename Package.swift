@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "azr", targets: ["azr"]),
         .executable(name: "azr-zygote", targets: ["azr-zygote"]),
+        .executable(name: "azr-fuzz", targets: ["azr-fuzz"]),
         .library(name: "Sandbox", targets: ["Sandbox"]),
         .library(name: "Tasks", targets: ["Tasks"]),
         .library(name: "Gym", targets: ["Gym"]),
@@ -46,9 +47,14 @@ let package = Package(
                           dependencies: ["Sandbox", "Tasks", "Gym", "Trainer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
+        // Seeded mutation fuzzing of the parsers (`make fuzz`; a short run is part of `make test`).
+        .executableTarget(name: "azr-fuzz",
+                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/Fuzz"),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "azr"], exclude: ["reference"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Sandbox", "azr-zygote"]),
-        .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "Trainer", "ExampleTasks", "azr-zygote", "azr"]),
+        .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "Trainer", "ExampleTasks", "azr-zygote", "azr", "azr-fuzz"]),
     ]
 )

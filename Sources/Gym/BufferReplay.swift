@@ -59,7 +59,8 @@ public struct BufferReplay {
     func check(_ triple: Triple) -> (reason: String, detail: String)? {
         let inputs = triple.inputs ?? triple.input.map { [$0] } ?? []
         let expected = triple.outputs ?? triple.output.map { [$0] } ?? []
-        switch runner.validate(program: triple.program, inputs: inputs) {
+        // Inputs are evaluated inside the sandbox, as the datasets' references call `f(<input>)`.
+        switch runner.validate(program: triple.program, inputs: inputs, evaluatingInputs: true) {
         case let .failure(invalid): return (invalid.reason.rawValue, invalid.detail)
         case let .success(run):
             for (got, want) in zip(run.outputs, expected) {

@@ -2,8 +2,8 @@
 /// strings, lists, tuples and dicts with string keys. The bytes come from a process that ran hostile code, so
 /// every length is checked against what is left, nesting is bounded, strings must be valid UTF-8, and the
 /// value must use up the input exactly (a forged report followed by the real one is no report).
-enum MarshalReader {
-    indirect enum Value: Equatable {
+public enum MarshalReader {
+    public indirect enum Value: Equatable {
         case none
         case bool(Bool)
         case int(Int)
@@ -23,11 +23,12 @@ enum MarshalReader {
         }
     }
 
-    struct Malformed: Error {}
+    public struct Malformed: Error {}
 
     static let maxDepth = 16
 
-    static func read(_ bytes: [UInt8]) throws -> Value {
+    /// The one value `bytes` hold, or `Malformed`.
+    public static func read(_ bytes: [UInt8]) throws -> Value {
         var cursor = Cursor(bytes: bytes)
         let value = try cursor.value(depth: 0)
         guard cursor.offset == bytes.count else { throw Malformed() }

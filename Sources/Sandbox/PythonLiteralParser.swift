@@ -450,6 +450,8 @@ private struct Cursor {
                 out.append(scalar)
                 continue
             }
+            // The escaped character is checked too: `b'\é'` is no more ASCII than `b'é'` (found by azr-fuzz).
+            if bytes && next.value > 0x7f { throw fail("bytes can only contain ASCII characters") }
             if raw {
                 out.append(scalar)
                 out.append(next)

@@ -15,6 +15,10 @@ public struct SandboxJob: Sendable, Equatable {
     public var testScript: String?
     /// Wall-clock limit for the whole job; `nil` takes the policy's.
     public var timeoutMilliseconds: Int?
+    /// Whether a call text that is not a literal is evaluated as Python inside the child, in the program's
+    /// namespace (CRUXEval's reference calls `f(<input>)` on text such as `''.join(['A'] * 20)`). Off, such a
+    /// call fails with `badArguments` and never reaches the child.
+    public var evaluatesArguments = false
 
     public init(program: String, calls: [String]? = nil, entryPoint: String = "f", testScript: String? = nil,
                 timeoutMilliseconds: Int? = nil) {

@@ -100,14 +100,20 @@ public final class ZygotePool: @unchecked Sendable {
     private func run(_ job: SandboxJob, execute: ([UInt8], Int, Int?, String) -> SandboxResult) -> SandboxResult {
         if let problem = Self.problem(with: job) { return Self.failure(.sandboxFailure(problem)) }
         if let arguments = job.argumentValues {
-            return execute(Self.payload(for: job, arguments: arguments), job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
+            return execute(Self.payload(for: job, calls: arguments.map(PythonValue.tuple)), job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
                            arguments.count, job.entryPoint)
         }
         let parsed = (job.calls ?? []).map { text in
             Result { try argumentParser.parseArguments(text) }
         }
+        if job.evaluatesArguments, let texts = job.calls {
+            // Texts that are not literals go to the child as source, evaluated there; nothing is evaluated here.
+            let calls = zip(texts, parsed).map { text, outcome in (try? outcome.get()).map(PythonValue.tuple) ?? .str(text) }
+            return execute(Self.payload(for: job, calls: calls), job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
+                           calls.count, job.entryPoint)
+        }
         let valid = parsed.compactMap { try? $0.get() }
-        let payload = Self.payload(for: job, arguments: job.calls == nil ? nil : valid)
+        let payload = Self.payload(for: job, calls: job.calls == nil ? nil : valid.map(PythonValue.tuple))
         var result = execute(payload, job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
                              job.calls == nil ? nil : valid.count, job.entryPoint)
         if valid.count < parsed.count, result.calls.count == valid.count {
@@ -257,14 +263,14 @@ public final class ZygotePool: @unchecked Sendable {
         return nil
     }
 
-    /// The job as one marshalled dict: `program`, `entry`, `calls` (a list of argument tuples, or None),
-    /// `test` (source, or None).
-    static func payload(for job: SandboxJob, arguments: [[PythonValue]]?) -> [UInt8] {
+    /// The job as one marshalled dict: `program`, `entry`, `calls` (a list with an argument tuple, or argument
+    /// source to evaluate in the child, per call; or None), `test` (source, or None).
+    static func payload(for job: SandboxJob, calls: [PythonValue]?) -> [UInt8] {
         var writer = MarshalWriter()
         writer.write([
             ("program", .text(job.program)),
             ("entry", .text(job.entryPoint)),
-            ("calls", .values(arguments.map { .list($0.map(PythonValue.tuple)) } ?? .none)),
+            ("calls", .values(calls.map { .list($0) } ?? .none)),
             ("test", job.testScript.map(MarshalField.text) ?? .values(.none)),
         ])
         return writer.bytes

@@ -22,6 +22,7 @@ enum ZygotePrelude {
             format_exception, linecache_cache = _traceback.format_exception, _linecache.cache
             BaseExc, Exc, type_, len_, str_, repr_ = BaseException, Exception, type, len, str, repr
             isinstance_, callable_, tuple_, dict_ = isinstance, callable, tuple, dict
+            eval_, compile_ = eval, compile
             scalars = frozenset((type(None), bool, int, float, complex, str, bytes))
             sequences = frozenset((tuple, list, set, frozenset))
             banned = frozenset((\(banned)\(policy.bannedImports.count == 1 ? "," : "")))
@@ -151,8 +152,16 @@ enum ZygotePrelude {
                     return inner if kind is set else 'frozenset(' + inner + ')'
                 return repr_(value)
 
-            def call(function, arguments):
+            def call(function, arguments, namespace):
                 started = perf()
+                if type_(arguments) is str_:
+                    # Argument source the gym could not read as literals (a dataset's `''.join(['A'] * 20)`):
+                    # evaluated here, in the confined child and the program's namespace, as `f(<text>)` would.
+                    sources.append(('<input>', arguments))
+                    try:
+                        arguments = eval_(compile_('(' + arguments + '\\n,)', '<input>', 'eval'), namespace)
+                    except BaseExc as error:
+                        return {'raised': describe(error, True), 'seconds': perf() - started}
                 try:
                     value = function(*arguments)
                 except BaseExc as error:
@@ -221,7 +230,7 @@ enum ZygotePrelude {
                         if not callable_(function):
                             report['status'] = 'missing_entry_point'
                             return finish(report, out, err)
-                        report['calls'] = [call(function, arguments) for arguments in calls]
+                        report['calls'] = [call(function, arguments, namespace) for arguments in calls]
                     test = job.get('test')
                     if test is not None:
                         sources.append(('<test>', test))

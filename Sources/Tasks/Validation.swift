@@ -50,13 +50,16 @@ public struct ProgramRunner: Sendable {
         public var seconds: Double
     }
 
-    /// Validates `program` on `inputs`: static rules, then the sandbox (twice when checking determinism).
-    public func validate(program raw: String, inputs: [String]) -> Result<Run, Invalid> {
+    /// Validates `program` on `inputs`: static rules, then the sandbox (twice when checking determinism). With
+    /// `evaluatingInputs`, an input that is not a literal is evaluated as Python inside the sandbox (imported
+    /// datasets' inputs); model-written inputs are read as literals before they get here.
+    public func validate(program raw: String, inputs: [String], evaluatingInputs: Bool = false) -> Result<Run, Invalid> {
         guard let program = ProgramChecks.withEntryPoint(raw) else { return .failure(Invalid(.noFunction, "no def")) }
         if let violation = ProgramChecks.violation(in: program, banned: bannedImports) {
             return .failure(Invalid(.banned, violation))
         }
-        let job = SandboxJob(program: program, calls: inputs)
+        var job = SandboxJob(program: program, calls: inputs)
+        job.evaluatesArguments = evaluatingInputs
         let first: SandboxResult
         if checkDeterminism {
             let report = pool.runTwice(job)

@@ -36,8 +36,13 @@ func testEnvironment() -> [String: String] {
 }
 
 func azr(_ arguments: [String]) throws -> CommandRun {
+    try runBinary(azrBinary(), arguments)
+}
+
+/// Runs one of the package's executables from the checkout's root and collects its status and output.
+func runBinary(_ executable: URL, _ arguments: [String]) throws -> CommandRun {
     let process = Process()
-    process.executableURL = azrBinary()
+    process.executableURL = executable
     process.arguments = arguments
     process.currentDirectoryURL = Repository.root
     process.environment = testEnvironment()
@@ -88,6 +93,22 @@ final class BufferCLITests: XCTestCase {
         XCTAssertEqual(complete.count, expected)
         let lines = try String(contentsOf: target, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, expected, "no duplicated lines on disk")
+    }
+
+    /// All 800 CRUXEval problems import, inputs written as expressions included, and replay in the sandbox; the
+    /// one that does not hold needs a codec module loaded from disk, which the sandbox does not allow yet.
+    func testAllOfCRUXEvalImportsAndReplays() throws {
+        let folder = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let imported = try azr(["buffer", "import", try Repository.dataset("cruxeval.jsonl.gz"), "--into",
+                                folder.appendingPathComponent("deduction.jsonl").path])
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+        XCTAssertTrue(imported.stdout.contains("added 800 triples") && imported.stdout.contains("0 lines skipped"), imported.stdout)
+        let buffer = try TaskBuffer(name: "deduction", url: folder.appendingPathComponent("deduction.jsonl"))
+        XCTAssertTrue(buffer.triples.contains { $0.input == "''.join(['A'] * 20)" }, "an expression input is kept as written")
+        let replay = try azr(["buffer", "replay", folder.path])
+        XCTAssertTrue(replay.stdout.contains("799 of 800 triples hold"), replay.stdout + replay.stderr)
+        XCTAssertTrue(replay.stdout.contains("now \"<class 'LookupError'>\", stored b'13:45:56'"), replay.stdout)
     }
 
     func writeBuffer(_ triples: [Triple]) throws -> URL {

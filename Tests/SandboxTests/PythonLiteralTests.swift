@@ -58,7 +58,7 @@ final class PythonLiteralTests: XCTestCase {
 
     func testRejections() {
         for text in ["f(1)", "[1, 2", "{[1]: 2}", "{[]}", "'unterminated", "1 + 2", "__import__('os')", "01",
-                     "b'é'", "x", "", "1 if True else 2", "[*a]", "'a' b'b'"] {
+                     "b'é'", "b'\\é'", "rb'\\é'", "b'\\\u{FFFD}O'", "x", "", "1 if True else 2", "[*a]", "'a' b'b'"] {
             XCTAssertThrowsError(try parse(text), "accepted \(text)")
         }
     }
