@@ -34,66 +34,38 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Seed of the training run; the held-out set uses seed + 1000.") var seed: UInt64 = 0
     @Flag(help: "Rebuild experiment.md and .json of the finished experiment --name from its saved verdicts and metrics; nothing runs.") var reportOnly = false
 
-    /// One model's answers on every set.
-    struct Measurement {
-        var heldOut: SolverEvaluation.Summary
-        var cruxeval: SolverEvaluation.Summary
-        var humaneval: BenchmarkEvaluation.Summary?
-
-        /// Every verdict, saved as soon as it is measured (before.json, after.json), so hours of evaluation
-        /// survive a later failure and can be re-analysed.
-        struct File: Codable {
-            var held_out: SolverEvaluation.Summary
-            var cruxeval: SolverEvaluation.Summary
-            var humaneval: [BenchmarkEvaluation.ProblemResult]?
-        }
-
-        func save(to url: URL) throws {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            try AtomicFile.write(try encoder.encode(File(held_out: heldOut, cruxeval: cruxeval, humaneval: humaneval?.problems)) + Data("\n".utf8), to: url)
-        }
-
-        init(heldOut: SolverEvaluation.Summary, cruxeval: SolverEvaluation.Summary, humaneval: BenchmarkEvaluation.Summary?) {
-            self.heldOut = heldOut
-            self.cruxeval = cruxeval
-            self.humaneval = humaneval
-        }
-
-        /// A saved before.json or after.json.
-        init(contentsOf url: URL) throws {
-            let file: File
-            do { file = try JSONDecoder().decode(File.self, from: Data(contentsOf: url)) } catch {
-                throw CLIError.usage("cannot read \(url.path): \(error.localizedDescription)")
-            }
-            self.init(heldOut: file.held_out, cruxeval: file.cruxeval,
-                      humaneval: file.humaneval.map { BenchmarkEvaluation.Summary(problems: $0, totalProblems: $0.count) })
-        }
-    }
+    @Flag(help: "Continue the experiment --name after a kill or a failure: what is measured or trained stays, the rest runs with the experiment's own settings.") var resume = false
 
     func run() throws {
         if reportOnly { return try rewriteReport() }
-        guard let base = TrainingConfig.preset(preset) else { throw CLIError.usage("unknown preset \"\(preset)\"") }
-        var config: TrainingConfig
-        do { config = try TrainingConfig.applying(settings, to: base) } catch { throw CLIError.usage("\(error)") }
-        config.seed = seed
-        do { try config.validate() } catch { throw CLIError.usage("\(error)") }
-        guard heldOutProposals >= 1 else { throw CLIError.usage("--held-out-proposals must be at least 1") }
-        if let model { config.model = URL(fileURLWithPath: try ModelLocation.resolve(model)).standardizedFileURL.path }
-        let runName = name ?? "experiment-\(TrainCommand.timestamp())"
         let folder = URL(fileURLWithPath: runs)
+        let opened: (run: TrainingRun, plan: ExperimentPlan, note: String?)
+        if resume {
+            guard let name else { throw CLIError.usage("--resume needs --name (the experiment's run folder under --runs)") }
+            guard settings.isEmpty, model == nil else { throw CLIError.usage("--resume takes the experiment's own settings (no --set or --model)") }
+            opened = try reopen(folder.appendingPathComponent(name))
+        } else {
+            let started = try start(folder: folder)
+            opened = (started.run, started.plan, nil)
+        }
+        let trainingRun = opened.run
+        var plan = opened.plan
+        let config = trainingRun.config
         let reporter = TrainingProgress(mode: .live, steps: config.steps)
+        if let note = opened.note { reporter.note(note) }
+        let runName = trainingRun.directory.lastPathComponent
+        reporter.note("the experiment is in \(trainingRun.directory.path); after a kill, `azr experiment --resume --name \(runName) --runs \(runs)` continues it")
 
         var crux: [Triple] = []
-        if cruxeval > 0 {
-            guard FileManager.default.fileExists(atPath: cruxevalFile) else { throw CLIError.usage("no CRUXEval file at \(cruxevalFile) (or pass --cruxeval 0)") }
-            crux = try BufferFiles.cruxeval(from: cruxevalFile, limit: cruxeval)
+        if plan.cruxeval > 0 {
+            guard FileManager.default.fileExists(atPath: plan.cruxevalFile) else { throw CLIError.usage("no CRUXEval file at \(plan.cruxevalFile) (or pass --cruxeval 0)") }
+            crux = try BufferFiles.cruxeval(from: plan.cruxevalFile, limit: plan.cruxeval)
         }
         var problems: [BenchmarkProblem] = []
-        if humaneval != 0 {
-            guard let path = humanevalFile ?? EvalCommand.defaultBenchmark() else { throw CLIError.usage("no HumanEval+ file (pass --humaneval-file, or --humaneval 0)") }
+        if plan.humaneval != 0 {
+            guard let path = plan.humanevalFile else { throw CLIError.usage("no HumanEval+ file (pass --humaneval-file, or --humaneval 0)") }
             do { problems = try BenchmarkLoader.load(path) } catch { throw CLIError.usage("\(error)") }
-            if humaneval > 0 { problems = Array(problems.prefix(humaneval)) }
+            if plan.humaneval > 0 { problems = Array(problems.prefix(plan.humaneval)) }
         }
         // HumanEval+ is scored under the `benchmark` policy, in a pool of its own, only when it is measured.
         let pool: ZygotePool, benchmarkPool: ZygotePool?
@@ -104,20 +76,26 @@ struct ExperimentCommand: ParsableCommand {
         defer { pool.shutdown(); benchmarkPool?.shutdown() }
 
         // 1. Held-out tasks: the base model's own proposals under another seed, never trained on.
-        var heldOutConfig = config
-        heldOutConfig.seed = seed &+ 1000
-        heldOutConfig.steps = 0
-        heldOutConfig.seedSize = max(1, heldOut / config.registry.names.count) + 1
-        heldOutConfig.seedingRounds = heldOutRounds
-        heldOutConfig.proposalsPerType = heldOutProposals
-        heldOutConfig.generationBatch = max(config.generationBatch, heldOutProposals * config.registry.names.count)
-        let heldOutRun: TrainingRun
         let heldOutFolder = folder.appendingPathComponent("\(runName)-heldout")
+        let heldOutRun: TrainingRun
         do {
-            heldOutRun = try TrainingRun.create(at: heldOutFolder, config: heldOutConfig)
-        } catch { throw CLIError.usage("\(error)") }
-        reporter.note("1/4 proposing held-out tasks into \(heldOutFolder.path)")
-        try AZRTraining(run: heldOutRun, pool: pool, reporter: reporter).train()
+            if FileManager.default.fileExists(atPath: heldOutFolder.appendingPathComponent("config.json").path) {
+                heldOutRun = try TrainingRun.open(heldOutFolder)
+            } else {
+                var heldOutConfig = config
+                heldOutConfig.seed = config.seed &+ 1000
+                heldOutConfig.steps = 0
+                heldOutConfig.seedSize = max(1, plan.heldOut / config.registry.names.count) + 1
+                heldOutConfig.seedingRounds = plan.heldOutRounds
+                heldOutConfig.proposalsPerType = plan.heldOutProposals
+                heldOutConfig.generationBatch = max(config.generationBatch, plan.heldOutProposals * config.registry.names.count)
+                heldOutRun = try TrainingRun.create(at: heldOutFolder, config: heldOutConfig)
+            }
+        } catch let error as CLIError { throw error } catch { throw CLIError.usage("\(error)") }
+        if try heldOutRun.readState()?.seeded != true {
+            reporter.note("1/4 proposing held-out tasks into \(heldOutFolder.path)")
+            try AZRTraining(run: heldOutRun, pool: pool, reporter: reporter).train()
+        }
         var heldOutTasks: [Triple] = []
         for type in config.registry.names {
             let buffer = try TaskBuffer(name: type, url: heldOutRun.buffersURL.appendingPathComponent("\(type).jsonl"))
@@ -125,51 +103,110 @@ struct ExperimentCommand: ParsableCommand {
         }
 
         // 2. Before: the training run's own model, before its first step.
-        let trainingRun: TrainingRun
-        do { trainingRun = try TrainingRun.create(at: folder.appendingPathComponent(runName), config: config) } catch {
-            throw CLIError.usage("\(error)")
-        }
         let training = try AZRTraining(run: trainingRun, pool: pool, reporter: reporter)
         let evaluation = SolverEvaluation(registry: config.registry, runner: ProgramRunner(pool: pool), format: config.answerFormat)
-        func measure(_ label: String) throws -> Measurement {
+        func ids(_ tasks: [Triple]) -> [String] { tasks.filter { config.registry[$0.type] != nil }.map { "\($0.type)/\($0.id)" } }
+        func measure(_ label: String, stem: String) throws -> ExperimentMeasurement {
             reporter.prelude = "evaluating"
             defer { reporter.prelude = "seeding" }
             training.policy.onTokens = { done, total in reporter.progress(step: -1, phase: label, done: done, total: total, unit: "tokens") }
-            let own = try evaluation.run(policy: training.policy, tasks: heldOutTasks)
-            let other = try evaluation.run(policy: training.policy, tasks: crux)
-            var code: BenchmarkEvaluation.Summary?
-            if let benchmarkPool {
-                let generation = BenchmarkGeneration(model: training.policy.model, tokenizer: training.policy.tokenizer,
-                                                     maxNewTokens: 512, batchSize: config.generationBatch, temperature: 0, seed: seed)
-                let solutions = try generation.solutions(for: problems, samples: 1, progress: { done, total in
-                    reporter.progress(step: -1, phase: "\(label), HumanEval+", done: done, total: total, unit: "solutions") })
-                code = BenchmarkEvaluation(scorer: BenchmarkScorer(pool: benchmarkPool)).run(problems: problems, samples: solutions)
-            }
-            return Measurement(heldOut: own, cruxeval: other, humaneval: code)
+            return try ExperimentMeasurement.measure(
+                in: trainingRun.directory, stem: stem, heldOutIDs: ids(heldOutTasks), cruxevalIDs: ids(crux),
+                humanevalIDs: problems.map(\.taskID),
+                heldOut: { try evaluation.run(policy: training.policy, tasks: heldOutTasks) },
+                cruxeval: { try evaluation.run(policy: training.policy, tasks: crux) },
+                humaneval: {
+                    guard let benchmarkPool else { return nil }
+                    let generation = BenchmarkGeneration(model: training.policy.model, tokenizer: training.policy.tokenizer,
+                                                         maxNewTokens: 512, batchSize: config.generationBatch, temperature: 0, seed: config.seed)
+                    let solutions = try generation.solutions(for: problems, samples: 1, progress: { done, total in
+                        reporter.progress(step: -1, phase: "\(label), HumanEval+", done: done, total: total, unit: "solutions") })
+                    return BenchmarkEvaluation(scorer: BenchmarkScorer(pool: benchmarkPool)).run(problems: problems, samples: solutions)
+                }, note: { reporter.note($0) })
+        }
+        let state = try trainingRun.readState()
+        if !FileManager.default.fileExists(atPath: trainingRun.directory.appendingPathComponent("before.json").path),
+           let state, state.completedSteps > 0 {
+            throw CLIError.usage("\(trainingRun.directory.path) has trained \(state.completedSteps) steps but has no before.json: the base model's measurement is gone")
         }
         reporter.note("2/4 the base model attempts \(heldOutTasks.count) held-out, \(crux.count) CRUXEval and \(problems.count) HumanEval+ problems")
         // Evaluation sampling must not move the training run's sampler position.
         let calls = training.policy.callIndex
-        let before = try measure("solving (before)")
-        try before.save(to: trainingRun.directory.appendingPathComponent("before.json"))
+        let before = try measure("solving (before)", stem: "before")
         training.policy.resume(callIndex: calls)
 
-        // 3. Train.
-        reporter.note("3/4 training for at most \(minutes) minutes")
-        let steps = try training.train(until: Date().addingTimeInterval(minutes * 60))
-        reporter.finish()
+        // 3. Train, for what is left of the time box (a resumed run has spent its finished steps' seconds).
+        let steps: Int
+        if let trained = plan.trainedSteps {
+            steps = trained
+        } else {
+            let spent = try trainingRun.readMetrics().map(\.totalSeconds).reduce(0, +)
+            let left = max(0, plan.minutes * 60 - spent)
+            reporter.note("3/4 training for at most \(String(format: "%.1f", left / 60)) minutes" + (spent > 0 ? " (of \(plan.minutes); the finished steps took \(String(format: "%.1f", spent / 60)))" : ""))
+            steps = try training.train(until: Date().addingTimeInterval(left))
+            reporter.finish()
+            plan.trainedSteps = steps
+            try plan.save(in: trainingRun.directory)
+        }
 
         // 4. After.
         reporter.note("4/4 the trained model (\(steps) steps) attempts the same problems")
-        let after = try measure("solving (after)")
-        try after.save(to: trainingRun.directory.appendingPathComponent("after.json"))
+        let after = try measure("solving (after)", stem: "after")
         reporter.finish()
 
-        try writeReport(run: trainingRun, minutes: minutes, steps: steps, before: before, after: after)
+        try writeReport(run: trainingRun, minutes: plan.minutes, steps: steps, before: before, after: after)
+    }
+
+    /// A new experiment: the training run's folder with its config and plan, before anything runs.
+    func start(folder: URL) throws -> (run: TrainingRun, plan: ExperimentPlan) {
+        guard let base = TrainingConfig.preset(preset) else { throw CLIError.usage("unknown preset \"\(preset)\"") }
+        var config: TrainingConfig
+        do { config = try TrainingConfig.applying(settings, to: base) } catch { throw CLIError.usage("\(error)") }
+        config.seed = seed
+        do { try config.validate() } catch { throw CLIError.usage("\(error)") }
+        guard heldOutProposals >= 1 else { throw CLIError.usage("--held-out-proposals must be at least 1") }
+        if let model { config.model = URL(fileURLWithPath: try ModelLocation.resolve(model)).standardizedFileURL.path }
+        let runName = name ?? "experiment-\(TrainCommand.timestamp())"
+        let directory = folder.appendingPathComponent(runName)
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) {
+            throw CLIError.usage("\(directory.path) already holds an experiment; `azr experiment --resume --name \(runName) --runs \(runs)` continues it, or choose another --name")
+        }
+        let trainingRun: TrainingRun
+        do { trainingRun = try TrainingRun.create(at: directory, config: config) } catch { throw CLIError.usage("\(error)") }
+        let plan = commandLinePlan
+        try plan.save(in: directory)
+        return (trainingRun, plan)
+    }
+
+    /// The plan this command line asks for.
+    var commandLinePlan: ExperimentPlan {
+        ExperimentPlan(minutes: minutes, heldOut: heldOut, heldOutRounds: heldOutRounds, heldOutProposals: heldOutProposals,
+                       cruxeval: cruxeval, cruxevalFile: Self.absolute(cruxevalFile), humaneval: humaneval,
+                       humanevalFile: humaneval == 0 ? nil : (humanevalFile ?? EvalCommand.defaultBenchmark()).map(Self.absolute))
+    }
+
+    /// Paths in the plan do not depend on the folder a resume starts from.
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// A started experiment with its saved plan. One that predates plan files takes the command line's.
+    func reopen(_ directory: URL) throws -> (run: TrainingRun, plan: ExperimentPlan, note: String?) {
+        let trainingRun: TrainingRun
+        do { trainingRun = try TrainingRun.open(directory) } catch { throw CLIError.usage("\(error)") }
+        if let plan = try ExperimentPlan.saved(in: directory) { return (trainingRun, plan, nil) }
+        let note = "\(directory.path) has no experiment-plan.json (an older experiment): using this command line's --minutes, --held-out… and --cruxeval…"
+        var plan = commandLinePlan
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("after.json").path)
+            || FileManager.default.fileExists(atPath: directory.appendingPathComponent("after.partial.json").path) {
+            plan.trainedSteps = try trainingRun.readState()?.completedSteps ?? 0
+        }
+        try plan.save(in: directory)
+        return (trainingRun, plan, note)
     }
 
     /// experiment.json and experiment.md from the measurements, printed too.
-    func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: Measurement, after: Measurement) throws {
+    func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: ExperimentMeasurement, after: ExperimentMeasurement) throws {
         var report = ExperimentReport(run: trainingRun.directory.lastPathComponent, runs: runs, preset: trainingRun.config.preset,
                                       minutes: minutes, steps: steps, metrics: try trainingRun.readMetrics())
         report.add(set: "held-out, self-generated", before.heldOut, after.heldOut, pooled: true)
@@ -190,131 +227,12 @@ struct ExperimentCommand: ParsableCommand {
         do { trainingRun = try TrainingRun.open(URL(fileURLWithPath: runs).appendingPathComponent(name)) } catch {
             throw CLIError.usage("\(error)")
         }
-        let before = try Measurement(contentsOf: trainingRun.directory.appendingPathComponent("before.json"))
-        let after = try Measurement(contentsOf: trainingRun.directory.appendingPathComponent("after.json"))
+        let before = try ExperimentMeasurement(contentsOf: trainingRun.directory.appendingPathComponent("before.json"))
+        let after = try ExperimentMeasurement(contentsOf: trainingRun.directory.appendingPathComponent("after.json"))
         struct Saved: Decodable { var minutes: Double }
         let saved = try? JSONDecoder().decode(Saved.self, from: Data(contentsOf: trainingRun.directory.appendingPathComponent("experiment.json")))
-        try writeReport(run: trainingRun, minutes: saved?.minutes ?? minutes, steps: try trainingRun.readMetrics().count,
+        let plan = try ExperimentPlan.saved(in: trainingRun.directory)
+        try writeReport(run: trainingRun, minutes: plan?.minutes ?? saved?.minutes ?? minutes, steps: try trainingRun.readMetrics().count,
                         before: before, after: after)
-    }
-}
-
-/// Before/after solve rates of an experiment, paired per problem.
-struct ExperimentReport: Codable {
-    /// One set × task type × reading.
-    struct Row: Codable {
-        var set: String
-        var type: String
-        /// strict or lenient (HumanEval+: base or plus tests).
-        var reading: String
-        var comparison: PairedComparison
-    }
-
-    /// Mean training reward per task × role over the first and the last steps.
-    struct RewardRow: Codable {
-        var type: String
-        var steps: Int
-        var first: Double
-        var last: Double
-    }
-
-    /// One training step's mean reward per task × role: the learning curve beside the before/after table.
-    struct CurvePoint: Codable {
-        var step: Int
-        var reward: [String: Double]
-    }
-
-    var run: String
-    /// The folder that holds the run.
-    var runs: String
-    var preset: String
-    var minutes: Double
-    var steps: Int
-    var rows: [Row] = []
-    var rewards: [RewardRow]
-    var curve: [CurvePoint]
-
-    init(run: String, runs: String, preset: String, minutes: Double, steps: Int, metrics: [StepMetrics]) {
-        self.run = run
-        self.runs = runs
-        self.preset = preset
-        self.minutes = minutes
-        self.steps = steps
-        rewards = Self.rewardTrend(metrics)
-        curve = metrics.map { CurvePoint(step: $0.step + 1, reward: $0.reward) }
-    }
-
-    /// Solved means every answer to the task was right (greedy: its one answer). With `pooled`, a row per reading
-    /// over all task types together follows the per-type rows (when there are several types).
-    mutating func add(set: String, _ before: SolverEvaluation.Summary, _ after: SolverEvaluation.Summary, pooled: Bool = false) {
-        let afterByID = Dictionary(after.results.map { ("\($0.type)/\($0.id)", $0) }, uniquingKeysWith: { first, _ in first })
-        let types = Set(before.results.map(\.type)).sorted()
-        for type in types + (pooled && types.count > 1 ? ["all"] : []) {
-            let pairs = before.results.filter { type == "all" || $0.type == type }
-                .compactMap { result in afterByID["\(result.type)/\(result.id)"].map { (result, $0) } }
-            for (reading, count) in [("strict", \SolverEvaluation.TaskResult.strict_correct), ("lenient", \SolverEvaluation.TaskResult.lenient_correct)] {
-                rows.append(Row(set: set, type: type, reading: reading, comparison: PairedComparison(
-                    before: pairs.map { $0.0[keyPath: count] == $0.0.samples && $0.0.samples > 0 },
-                    after: pairs.map { $0.1[keyPath: count] == $0.1.samples && $0.1.samples > 0 })))
-            }
-        }
-    }
-
-    mutating func add(humanEval before: BenchmarkEvaluation.Summary, _ after: BenchmarkEvaluation.Summary) {
-        let afterByID = Dictionary(after.problems.map { ($0.task_id, $0) }, uniquingKeysWith: { first, _ in first })
-        let pairs = before.problems.compactMap { problem in afterByID[problem.task_id].map { (problem, $0) } }
-        rows.append(Row(set: "HumanEval+", type: "pass@1", reading: "base tests", comparison: PairedComparison(
-            before: pairs.map { $0.0.base_correct > 0 }, after: pairs.map { $0.1.base_correct > 0 })))
-        if before.hasPlus {
-            rows.append(Row(set: "HumanEval+", type: "pass@1", reading: "plus tests", comparison: PairedComparison(
-                before: pairs.map { ($0.0.plus_correct ?? 0) > 0 }, after: pairs.map { ($0.1.plus_correct ?? 0) > 0 })))
-        }
-    }
-
-    static func rewardTrend(_ metrics: [StepMetrics]) -> [RewardRow] {
-        let window = max(1, min(3, metrics.count / 3))
-        guard metrics.count >= 2 else { return [] }
-        let first = metrics.prefix(window), last = metrics.suffix(window)
-        let keys = Set(metrics.flatMap(\.reward.keys)).sorted()
-        func mean(_ lines: ArraySlice<StepMetrics>, _ key: String) -> Double {
-            let values = lines.compactMap { $0.reward[key] }
-            return values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
-        }
-        return keys.map { RewardRow(type: $0, steps: window, first: mean(first, $0), last: mean(last, $0)) }
-    }
-
-    /// The run's folder as the user named it, for the `azr report` hint.
-    var folder: String { (runs as NSString).appendingPathComponent(run) }
-
-    var markdown: String {
-        var text = "Run \(run): preset \(preset), \(steps) steps in at most \(Int(minutes)) minutes; greedy, the same problems before and after.\n\n"
-        text += "| problems | type | reading | n | before | after | change [95% CI], McNemar p |\n|---|---|---|---:|---:|---:|---|\n"
-        let names = ["deduction": "deduction (CRUXEval-O)", "abduction": "abduction (CRUXEval-I)"]
-        if !rows.contains(where: { $0.set == "held-out, self-generated" }) {
-            text += "| held-out, self-generated | – | – | 0 | the base model proposed no valid task | | |\n"
-        }
-        for row in rows {
-            let c = row.comparison
-            text += String(format: "| %@ | %@ | %@ | %d | %.1f%% | %.1f%% | %@ |\n", row.set, row.set == "CRUXEval" ? names[row.type] ?? row.type : row.type,
-                           row.reading, c.problems, c.before * 100, c.after * 100, c.text)
-        }
-        if let window = rewards.first?.steps {
-            text += "\nMean training reward (−1 format error, −0.5 wrong or invalid, up to 1), first \(window) steps against last \(window):\n\n"
-            text += "| task × role | first | last | change |\n|---|---:|---:|---:|\n"
-            for row in rewards {
-                text += String(format: "| %@ | %.2f | %.2f | %+.2f |\n", row.type, row.first, row.last, row.last - row.first)
-            }
-        }
-        let keys = Set(curve.flatMap(\.reward.keys)).sorted()
-        if !curve.isEmpty && !keys.isEmpty {
-            text += "\nLearning curve, mean reward per step:\n\n| step | " + keys.joined(separator: " | ") + " |\n|---:|"
-            text += String(repeating: "---:|", count: keys.count) + "\n"
-            for point in curve {
-                text += "| \(point.step) | " + keys.map { key in point.reward[key].map { String(format: "%.2f", $0) } ?? "–" }
-                    .joined(separator: " | ") + " |\n"
-            }
-        }
-        text += "\nEvery chart of the run: `azr report \(folder)`.\n"
-        return text
     }
 }

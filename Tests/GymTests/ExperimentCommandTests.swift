@@ -118,4 +118,57 @@ final class ExperimentCommandTests: XCTestCase {
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
     }
+
+    /// An experiment killed in each of its parts — proposing the held-out set, measuring the base model (with
+    /// two sets already saved), training, measuring the trained model — and resumed each time ends with the
+    /// same tables as one that ran straight through.
+    func testAKilledExperimentResumesToTheSameTables() throws {
+        guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed") }
+        let runs = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: runs) }
+        let measured = ["--minutes", "10", "--held-out", "2", "--held-out-rounds", "1", "--cruxeval", "2",
+                        "--cruxeval-file", try Repository.dataset("cruxeval.jsonl.gz"),
+                        "--humaneval", "2", "--humaneval-file", try Repository.dataset("HumanEvalPlus-v0.1.10.jsonl.gz")]
+        let arguments = ["experiment", "--preset", "smoke", "--runs", runs.path, "--seed", "3"] + measured
+        let straight = try azr(arguments + ["--name", "straight"])
+        XCTAssertEqual(straight.status, 0, straight.stderr)
+
+        let resume = ["experiment", "--resume", "--name", "killed", "--runs", runs.path]
+        let killed = runs.appendingPathComponent("killed")
+        try startAndKill(arguments + ["--name", "killed"], at: "[seeding] seeding")
+        try startAndKill(resume, at: "solving (before), HumanEval+")
+        // The held-out and CRUXEval verdicts were saved before the kill and are not measured again.
+        let partial = try JSONSerialization.jsonObject(with: Data(contentsOf: killed.appendingPathComponent("before.partial.json"))) as? [String: Any]
+        XCTAssertEqual(partial.map { Set($0.keys) }, ["held_out", "cruxeval"])
+        try startAndKill(resume, at: "[step 2/2]")
+        try startAndKill(resume, at: "solving (after)")
+        let finished = try azr(resume)
+        XCTAssertEqual(finished.status, 0, finished.stderr)
+        XCTAssertTrue(finished.stderr.contains("reading the finished measurement \(killed.path)/before.json"), finished.stderr)
+
+        func tables(_ name: String) throws -> NSDictionary {
+            let url = runs.appendingPathComponent(name).appendingPathComponent("experiment.json")
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            return NSDictionary(dictionary: object.filter { ["rows", "rewards", "curve", "steps", "minutes"].contains($0.key) })
+        }
+        XCTAssertEqual(try tables("killed"), try tables("straight"))
+        XCTAssertEqual(finished.stdout, straight.stdout.replacingOccurrences(of: "straight", with: "killed"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: killed.path)
+        XCTAssertFalse(left.contains { $0.hasSuffix(".partial.json") }, "\(left)")
+
+        // Resuming a finished experiment measures nothing again and prints the same table; so does one saved
+        // before plan files, which takes the command line's settings.
+        try FileManager.default.removeItem(at: killed.appendingPathComponent("experiment-plan.json"))
+        let again = try azr(resume + measured)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(again.stdout, finished.stdout)
+        XCTAssertTrue(again.stderr.contains("has no experiment-plan.json"), again.stderr)
+        XCTAssertTrue(again.stderr.contains("reading the finished measurement \(killed.path)/after.json"), again.stderr)
+
+        // A second experiment under a used name is refused with a pointer to --resume.
+        let clash = try azr(arguments + ["--name", "killed"])
+        XCTAssertNotEqual(clash.status, 0)
+        XCTAssertTrue(clash.stderr.contains("azr experiment --resume --name killed"), clash.stderr)
+        XCTAssertEqual(clash.stderr.split(separator: "\n").count, 1, clash.stderr)
+    }
 }

@@ -14,29 +14,6 @@ final class TrainResumeTests: XCTestCase {
         "--set", "max_prompt_tokens=320", "--threads", "2", "--checkpoint-every", "1",
     ]
 
-    /// Starts `azr` with `arguments` and kills it with SIGKILL as soon as its progress shows `marker`.
-    func startAndKill(_ arguments: [String], at marker: String) throws {
-        let process = Process()
-        process.executableURL = azrBinary()
-        process.arguments = arguments
-        process.currentDirectoryURL = Repository.root
-        process.environment = testEnvironment()
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        while !seen.contains(marker) {
-            let chunk = errors.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        XCTAssertTrue(seen.contains(marker), seen)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal, marker)
-    }
-
     /// The same metrics, buffer entries and final weights (byte for byte) in two runs.
     func assertSameResult(_ a: TrainingRun, _ b: TrainingRun, _ label: String) throws {
         let x = try a.readMetrics(), y = try b.readMetrics()
