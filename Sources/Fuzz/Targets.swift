@@ -57,7 +57,7 @@ enum Targets {
             let text = Targets.text(bytes)
             var accepted = false
             for mode in [AnswerFormat.Mode.strict, .lenient] {
-                if (try? AnswerFormat.fences(in: text, mode: mode)) != nil { accepted = true }
+                if let fences = try? AnswerFormat.fences(in: text, mode: mode), !fences.isEmpty { accepted = true }
                 if (try? AnswerFormat.programAndInput(in: text, mode: mode)) != nil { accepted = true }
                 if (try? AssertionAnswer.read(in: text, mode: mode)) != nil { accepted = true }
                 if (try? ProposalReading.programAndInput(in: text, mode: mode)) != nil { accepted = true }
@@ -166,8 +166,9 @@ enum Targets {
                 let url = folder.appendingPathComponent("deduction.jsonl")
                 try Data(bytes).write(to: url)
                 let buffer = try TaskBuffer(name: "deduction", url: url)
+                let clean = buffer.problems.isEmpty
                 try buffer.discard(fromStep: 0, salvage: true)
-                return buffer.problems.isEmpty
+                return clean
             })
     }
 

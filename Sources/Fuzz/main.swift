@@ -19,6 +19,7 @@ struct Fuzz: ParsableCommand {
     @Option(help: "Where failing inputs are saved.") var outputFolder = "."
     @Option(help: "Also write the results as JSON to this file.") var output: String?
     @Flag(help: "List the targets.") var list = false
+    @Option(help: "Run the one target given on this saved input, unguarded, so a crash shows where it happened.") var replay: String?
     @Option(help: .hidden) var worker: String?
 
     func run() throws {
@@ -26,6 +27,14 @@ struct Fuzz: ParsableCommand {
                                                                                   memoryBytes: memoryMb << 20, outputFolder: outputFolder) }
         let scratch = try Scratch()
         let known = Targets.all(scratch: scratch)
+        if let replay {
+            guard targets.count == 1, let target = (known + Targets.selfTests()).first(where: { $0.name == targets[0] }) else {
+                throw ValidationError("--replay needs exactly one target")
+            }
+            guard let input = FileManager.default.contents(atPath: replay) else { throw ValidationError("cannot read \(replay)") }
+            do { print(try target.run(Array(input)) ? "accepted" : "refused") } catch { print("refused: \(error)") }
+            return
+        }
         if list {
             for target in known { print("\(target.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(target.summary)") }
             return

@@ -2,7 +2,8 @@ import Sandbox
 
 /// Reads CRUXEval's answer form, `assert f(<arguments>) == <value>`, outside the sandbox. Strict reading takes
 /// the last line that starts with `assert f(`; lenient reading takes the last `f(…) == …` anywhere, such as
-/// inside a sentence or backticks ("so the result is `f('ab') == 'ba'`."), without the `assert`.
+/// inside a sentence or backticks ("so the result is `f('ab') == 'ba'`."), without the `assert`. Either way the
+/// value ends where Python's would: an assertion's message after a top-level comma is not part of it.
 public enum AssertionAnswer {
     /// The call's argument text and the value's text of the answer.
     public static func read(in completion: String, mode: AnswerFormat.Mode) throws -> (arguments: String, value: String) {
@@ -14,14 +15,16 @@ public enum AssertionAnswer {
                 guard let call = PythonSource.calls(of: "f", in: text).first else { throw FormatError("the assert line's call is not closed") }
                 let after = call.after.trimmingCharacters(in: .whitespaces)
                 guard after.hasPrefix("==") else { throw FormatError("the assert line has no `==`") }
-                return (call.arguments, PythonSource.withoutComment(String(after.dropFirst(2))))
+                // Twelve training steps taught Qwen2.5-Coder-0.5B to write `assert f(x) == v, "Test case 1 failed"`;
+                // reading `v, "Test case 1 failed"` as the value turned every such deduction answer into a tuple.
+                return (call.arguments, PythonSource.beforeTopLevelComma(PythonSource.withoutComment(String(after.dropFirst(2)))))
             }
             throw FormatError("no line `assert f(…) == …`")
         case .lenient:
             for call in PythonSource.calls(of: "f", in: completion).reversed() {
                 let rest = call.after.prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces)
                 guard rest.hasPrefix("=="), !rest.hasPrefix("===") else { continue }
-                return (call.arguments, cleaned(String(rest.dropFirst(2))))
+                return (call.arguments, cleaned(PythonSource.beforeTopLevelComma(String(rest.dropFirst(2)))))
             }
             throw FormatError("no `f(…) == …` in the answer")
         }

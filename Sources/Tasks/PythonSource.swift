@@ -82,19 +82,38 @@ enum PythonSource {
         return start >= 3 && String(text[(start - 3)..<start]) == "def"
     }
 
-    /// `text` up to a `#` comment outside strings, trimmed.
-    static func withoutComment(_ line: String) -> String {
-        let text = Array(line)
+    /// Visits the characters of `text` outside string literals, with the bracket depth before each; `visit`
+    /// returns false to stop there. Returns the index it stopped at (the end when it never did).
+    @discardableResult
+    static func scanCode(_ text: [Character], _ visit: (_ index: Int, _ character: Character, _ depth: Int) -> Bool) -> Int {
+        var depth = 0
         var index = 0
         while index < text.count {
-            if text[index] == "\"" || text[index] == "'" {
+            let character = text[index]
+            if character == "\"" || character == "'" {
                 index = skipString(text, from: index)
                 continue
             }
-            if text[index] == "#" { return String(text[..<index]).trimmingCharacters(in: .whitespaces) }
+            if !visit(index, character, depth) { return index }
+            if "([{".contains(character) { depth += 1 } else if ")]}".contains(character) { depth -= 1 }
             index += 1
         }
-        return line.trimmingCharacters(in: .whitespaces)
+        return text.count
+    }
+
+    /// `text` up to a `#` comment outside strings, trimmed.
+    static func withoutComment(_ line: String) -> String {
+        let text = Array(line)
+        let end = scanCode(text) { _, character, _ in character != "#" }
+        return String(text[..<end]).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// `expression` up to its first comma outside brackets and strings, trimmed: in `assert f(x) == v, "message"`
+    /// Python compares with `v` alone, and the rest is the assertion's message.
+    static func beforeTopLevelComma(_ expression: String) -> String {
+        let text = Array(expression)
+        let end = scanCode(text) { _, character, depth in !(character == "," && depth == 0) }
+        return String(text[..<end]).trimmingCharacters(in: .whitespaces)
     }
 
     /// The program's top-level statements, each with its continuation lines (indented bodies, open brackets,
@@ -119,20 +138,10 @@ enum PythonSource {
     }
 
     private static func bracketBalance(_ line: String) -> Int {
-        let text = Array(line)
         var balance = 0
-        var index = 0
-        while index < text.count {
-            switch text[index] {
-            case "\"", "'":
-                index = skipString(text, from: index)
-                continue
-            case "#": return balance
-            case "(", "[", "{": balance += 1
-            case ")", "]", "}": balance -= 1
-            default: break
-            }
-            index += 1
+        scanCode(Array(line)) { _, character, depth in
+            balance = depth + ("([{".contains(character) ? 1 : ")]}".contains(character) ? -1 : 0)
+            return character != "#"
         }
         return balance
     }

@@ -65,10 +65,23 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         heads = try int("attention.head_count")
         kvHeads = try int("attention.head_count_kv")
         contextLength = try int("context_length")
-        vocabulary = try file.tensor("token_embd.weight").dimensions[1]
+        let embedding = try file.tensor("token_embd.weight")
+        guard embedding.dimensions.count == 2 else {
+            throw GGUFError.malformed(file.path, "token_embd.weight has \(embedding.dimensions.count) dimensions, not 2")
+        }
+        vocabulary = embedding.dimensions[1]
         ropeTheta = Float(file.metadata["\(name).rope.freq_base"]?.double ?? 10_000)
         normEpsilon = Float(file.metadata["\(name).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5)
         tiedEmbedding = (try? file.tensor("output.weight")) == nil
+        // A hostile header must give an error, never a trap (a zero divisor) or a later impossible allocation.
+        for (key, value) in [("block_count", layers), ("embedding_length", dimension), ("feed_forward_length", hiddenDimension),
+                             ("attention.head_count", heads), ("attention.head_count_kv", kvHeads),
+                             ("context_length", contextLength), ("vocabulary", vocabulary)] where value <= 0 {
+            throw GGUFError.malformed(file.path, "\(key) is \(value)")
+        }
+        guard embedding.dimensions[0] == dimension else {
+            throw GGUFError.malformed(file.path, "token_embd.weight rows have \(embedding.dimensions[0]) values, embedding_length is \(dimension)")
+        }
         guard dimension % heads == 0, heads % kvHeads == 0, headDimension % 2 == 0 else {
             throw GGUFError.malformed(file.path, "head layout \(heads)/\(kvHeads) for dimension \(dimension)")
         }

@@ -32,7 +32,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "HumanEval+ file (default: ../shared/datasets).") var humanevalFile: String?
     @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: qwen2.5-coder-0.5b.") var model: String?
     @Option(help: "Seed of the training run; the held-out set uses seed + 1000.") var seed: UInt64 = 0
-    @Flag(help: "Rebuild experiment.md and .json of the finished experiment --name from its saved verdicts and metrics; nothing runs.") var reportOnly = false
+    @Flag(help: "Rebuild experiment.md and .json of the experiment --name from its saved verdicts and metrics (an unfinished one: the sets measured so far); nothing runs.") var reportOnly = false
 
     @Flag(help: "Continue the experiment --name after a kill or a failure: what is measured or trained stays, the rest runs with the experiment's own settings.") var resume = false
 
@@ -134,6 +134,14 @@ struct ExperimentCommand: ParsableCommand {
         let calls = training.policy.callIndex
         let before = try measure("solving (before)", stem: "before")
         training.policy.resume(callIndex: calls)
+        // The trained model answers exactly the base model's problems, even if a set has grown since (CRUXEval
+        // did, when expression inputs began to import).
+        heldOutTasks = Self.restricted(heldOutTasks, to: before.heldOut)
+        crux = Self.restricted(crux, to: before.cruxeval)
+        if let code = before.humaneval {
+            let measured = Set(code.problems.map(\.task_id))
+            problems = problems.filter { measured.contains($0.taskID) }
+        }
 
         // 3. Train, for what is left of the time box (a resumed run has spent its finished steps' seconds).
         let steps: Int
@@ -155,6 +163,12 @@ struct ExperimentCommand: ParsableCommand {
         reporter.finish()
 
         try writeReport(run: trainingRun, minutes: plan.minutes, steps: steps, before: before, after: after)
+    }
+
+    /// `tasks` in the order and number of the problems `summary` measured.
+    static func restricted(_ tasks: [Triple], to summary: SolverEvaluation.Summary) -> [Triple] {
+        let byID = Dictionary(tasks.map { ("\($0.type)/\($0.id)", $0) }, uniquingKeysWith: { first, _ in first })
+        return summary.results.compactMap { byID["\($0.type)/\($0.id)"] }
     }
 
     /// A new experiment: the training run's folder with its config and plan, before anything runs.
@@ -207,11 +221,27 @@ struct ExperimentCommand: ParsableCommand {
 
     /// experiment.json and experiment.md from the measurements, printed too.
     func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: ExperimentMeasurement, after: ExperimentMeasurement) throws {
+        try writeReport(run: trainingRun, minutes: minutes, steps: steps, before: before,
+                        after: ExperimentMeasurement.File(held_out: after.heldOut, cruxeval: after.cruxeval, humaneval: after.humaneval?.problems))
+    }
+
+    /// With a partial `after` (an unfinished experiment's after.partial.json), the rows of the sets it has, and
+    /// a line naming the ones it has not.
+    func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: ExperimentMeasurement,
+                     after: ExperimentMeasurement.File) throws {
         var report = ExperimentReport(run: trainingRun.directory.lastPathComponent, runs: runs, preset: trainingRun.config.preset,
                                       minutes: minutes, steps: steps, metrics: try trainingRun.readMetrics())
-        report.add(set: "held-out, self-generated", before.heldOut, after.heldOut, pooled: true)
-        report.add(set: "CRUXEval", before.cruxeval, after.cruxeval)
-        if let code = before.humaneval, let trained = after.humaneval { report.add(humanEval: code, trained) }
+        if let trained = after.held_out { report.add(set: "held-out, self-generated", before.heldOut, trained, pooled: true) } else {
+            report.unmeasured.append("held-out, self-generated")
+        }
+        if let trained = after.cruxeval { report.add(set: "CRUXEval", before.cruxeval, trained) } else { report.unmeasured.append("CRUXEval") }
+        if let code = before.humaneval {
+            if let trained = after.humaneval {
+                report.add(humanEval: code, BenchmarkEvaluation.Summary(problems: trained, totalProblems: trained.count))
+            } else {
+                report.unmeasured.append("HumanEval+")
+            }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(report) + Data("\n".utf8), to: trainingRun.directory.appendingPathComponent("experiment.json"))
@@ -220,7 +250,7 @@ struct ExperimentCommand: ParsableCommand {
         print(table, terminator: "")
     }
 
-    /// --report-only: the tables again from a finished experiment's saved verdicts and metrics; nothing runs.
+    /// --report-only: the tables again from an experiment's saved verdicts and metrics; nothing runs.
     func rewriteReport() throws {
         guard let name else { throw CLIError.usage("--report-only needs --name (the experiment's run folder under --runs)") }
         let trainingRun: TrainingRun
@@ -228,7 +258,11 @@ struct ExperimentCommand: ParsableCommand {
             throw CLIError.usage("\(error)")
         }
         let before = try ExperimentMeasurement(contentsOf: trainingRun.directory.appendingPathComponent("before.json"))
-        let after = try ExperimentMeasurement(contentsOf: trainingRun.directory.appendingPathComponent("after.json"))
+        // An unfinished experiment reports what its trained model has answered so far.
+        let finished = trainingRun.directory.appendingPathComponent("after.json")
+        let partial = trainingRun.directory.appendingPathComponent("after.partial.json")
+        let after = FileManager.default.fileExists(atPath: finished.path) || !FileManager.default.fileExists(atPath: partial.path)
+            ? try ExperimentMeasurement.File(contentsOf: finished) : try ExperimentMeasurement.File(contentsOf: partial)
         struct Saved: Decodable { var minutes: Double }
         let saved = try? JSONDecoder().decode(Saved.self, from: Data(contentsOf: trainingRun.directory.appendingPathComponent("experiment.json")))
         let plan = try ExperimentPlan.saved(in: trainingRun.directory)

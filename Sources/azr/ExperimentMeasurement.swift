@@ -66,8 +66,13 @@ struct ExperimentMeasurement {
         if FileManager.default.fileExists(atPath: finished.path) {
             note("reading the finished measurement \(finished.path)")
             let saved = try ExperimentMeasurement(contentsOf: finished)
-            try check(saved.heldOut, heldOutIDs, "held-out", finished)
-            try check(saved.cruxeval, cruxevalIDs, "CRUXEval", finished)
+            // A finished measurement fixes the problems; the sets asked now must still hold every one of them.
+            for (summary, ids, set) in [(saved.heldOut, heldOutIDs, "held-out"), (saved.cruxeval, cruxevalIDs, "CRUXEval")] {
+                let missing = Set(summary.results.map { "\($0.type)/\($0.id)" }).subtracting(ids)
+                guard missing.isEmpty else {
+                    throw CLIError.usage("\(finished.path) has \(set) verdicts for \(missing.count) problems this experiment no longer has (e.g. \(missing.sorted()[0]))")
+                }
+            }
             return saved
         }
         let partialURL = folder.appendingPathComponent("\(stem).partial.json")

@@ -35,6 +35,8 @@ struct ExperimentReport: Codable {
     var rows: [Row] = []
     var rewards: [RewardRow]
     var curve: [CurvePoint]
+    /// Sets the trained model has not answered yet (an unfinished experiment's report).
+    var unmeasured: [String] = []
 
     init(run: String, runs: String, preset: String, minutes: Double, steps: Int, metrics: [StepMetrics]) {
         self.run = run
@@ -90,6 +92,9 @@ struct ExperimentReport: Codable {
 
     var markdown: String {
         var text = "Run \(run): preset \(preset), \(steps) steps in at most \(Int(minutes)) minutes; greedy, the same problems before and after.\n\n"
+        if !unmeasured.isEmpty {
+            text += "Unfinished: the trained model has not answered \(unmeasured.joined(separator: ", ")) yet (`azr experiment --resume` continues it).\n\n"
+        }
         text += "| problems | type | reading | n | before | after | change [95% CI], McNemar p |\n|---|---|---|---:|---:|---:|---|\n"
         let names = ["deduction": "deduction (CRUXEval-O)", "abduction": "abduction (CRUXEval-I)"]
         if !rows.contains(where: { $0.set == "held-out, self-generated" }) {

@@ -114,6 +114,21 @@ final class ExperimentCommandTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertEqual(again.stdout, table)
         XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent("experiment.md")), table)
+        // An unfinished experiment (the trained model has answered the held-out set only) reports that set and
+        // names the others.
+        let afterURL = folder.appendingPathComponent("after.json")
+        var saved = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: afterURL)) as? [String: Any])
+        saved["cruxeval"] = nil
+        saved["humaneval"] = nil
+        try JSONSerialization.data(withJSONObject: saved).write(to: folder.appendingPathComponent("after.partial.json"))
+        try FileManager.default.removeItem(at: afterURL)
+        let unfinished = try azr(["experiment", "--report-only", "--name", "e", "--runs", runs.path])
+        XCTAssertEqual(unfinished.status, 0, unfinished.stderr)
+        XCTAssertTrue(unfinished.stdout.contains("Unfinished: the trained model has not answered CRUXEval, HumanEval+ yet"), unfinished.stdout)
+        XCTAssertFalse(unfinished.stdout.contains("| CRUXEval |"), unfinished.stdout)
+        XCTAssertEqual(unfinished.stdout.components(separatedBy: "| held-out, self-generated |").count,
+                       table.components(separatedBy: "| held-out, self-generated |").count, unfinished.stdout)
+
         let missing = try azr(["experiment", "--report-only", "--name", "nothing-here", "--runs", runs.path])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)

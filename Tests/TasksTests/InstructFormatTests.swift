@@ -85,6 +85,14 @@ final class InstructFormatTests: XCTestCase {
         XCTAssertEqual(try AssertionAnswer.read(in: tricky, mode: .strict).value, "'x == y'")
         // The last assert line counts.
         XCTAssertEqual(try task.predictedValue(in: "assert f(1) == 2\nassert f(1) == 3", mode: .strict), "3")
+        // An assertion's message is not part of the value, as in Python; a tuple needs its parentheses there too.
+        for mode in [AnswerFormat.Mode.strict, .lenient] {
+            XCTAssertEqual(try task.predictedValue(in: RealOutputs.qwenAssertWithMessage, mode: mode), "'world'")
+            XCTAssertEqual(try task.predictedValue(in: "assert f(1) == (1, 'a, b'), 'x'", mode: mode), "(1, 'a, b')")
+            XCTAssertEqual(try task.predictedValue(in: "assert f(1) == {'k': [1, 2]}, f'{1, 2}'", mode: mode), "{'k': [1, 2]}")
+            XCTAssertEqual(try task.predictedValue(in: "assert f(1) == 1, 2", mode: mode), "1")
+        }
+        XCTAssertEqual(try task.predictedValue(in: "so `f(2) == 'a,b', as shown`.", mode: .lenient), "'a,b'")
     }
 
     func testAbductionArgumentsAreTheAssertionsCall() throws {

@@ -89,4 +89,12 @@ enum RealOutputs {
     print(f(3))  # Message: 3
     ```
     """
+    /// Qwen after twelve training steps (the 2026-11-30 experiment, held-out deduction): the assertion with a
+    /// message, then an explanation.
+    static let qwenAssertWithMessage = """
+    assert f('Hello world') == 'world', "Test case 1 failed"
+
+    Explanation:
+    The assertion checks if the output of the function `f('Hello world')` is equal to 'world'. The `split()` method is used to split
+    """
 }

@@ -109,6 +109,33 @@ final class GGUFFileTests: XCTestCase {
             }
         }
     }
+
+    /// Model settings that would trap (a zero head count divides; a one-dimensional embedding has no vocabulary
+    /// axis) or contradict the tensors are malformed files, found by azr-fuzz.
+    func testHostileModelSettingsAreMalformedNotATrap() throws {
+        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("azr-gguf-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let values = [Float](repeating: 0.5, count: 16)
+        func config(heads: UInt64 = 2, embedding: [Int] = [4, 4]) throws -> LlamaConfig {
+            let url = folder.appendingPathComponent("m.gguf")
+            try values.withUnsafeBufferPointer { buffer in
+                try GGUFWriter.write(to: url, metadata: [
+                    ("general.architecture", .string("llama")), ("llama.block_count", .uint(1)), ("llama.embedding_length", .uint(4)),
+                    ("llama.feed_forward_length", .uint(8)), ("llama.attention.head_count", .uint(heads)),
+                    ("llama.attention.head_count_kv", .uint(1)), ("llama.context_length", .uint(64)),
+                ], tensors: [.init(name: "token_embd.weight", dimensions: embedding,
+                                   values: UnsafeBufferPointer(rebasing: buffer[0..<embedding.reduce(1, *)]))], half: false)
+            }
+            return try LlamaConfig(gguf: GGUFFile(path: url.path))
+        }
+        XCTAssertEqual(try config().vocabulary, 4)
+        for (label, make) in [("zero heads", { try config(heads: 0) }), ("1-D embedding", { try config(embedding: [16]) }),
+                              ("embedding rows", { try config(embedding: [2, 8]) })] as [(String, () throws -> LlamaConfig)] {
+            XCTAssertThrowsError(try make(), label) { error in
+                guard case .malformed? = error as? GGUFError else { return XCTFail("\(label): \(error)") }
+            }
+        }
+    }
 }
 
 final class InstalledPythonPackageTests: XCTestCase {
