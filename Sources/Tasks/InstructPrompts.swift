@@ -1,24 +1,9 @@
 /// The instruct style's prompts: plain instructions, a worked example on a different program, and the answer
 /// forms of `PromptStyle.instruct`. Nothing in them is a placeholder the model could copy as an answer.
 enum InstructPrompts {
-    /// Worked proposals shown for the answer's form, one chosen per prompt like its topic. A 0.5B model copies
-    /// whatever it is shown, so each is short and plainly labelled as another idea. With the single example
-    /// `sorted(set(xs))[-2]` on `[4, 1, 4, 3]`, twelve training steps taught Qwen2.5-Coder-0.5B to call most of its
-    /// deduction tasks on `[4, 1, 4, 3]`; rotating examples of different types leave no one input to copy.
-    static let proposalExamples: [(program: String, input: String)] = [
-        ("def f(xs):\n    return sorted(set(xs))[-2]", "[4, 1, 4, 3]"),
-        ("def f(s):\n    return \"-\".join(w[::-1] for w in s.split())", "\"cat sat\""),
-        ("def f(n):\n    steps = 0\n    while n > 1:\n        n = n // 2 if n % 2 == 0 else 3 * n + 1\n        steps += 1\n    return steps", "6"),
-        ("def f(d, key):\n    d.setdefault(key, 0)\n    return sorted(d.items())", "{\"b\": 2}, \"a\""),
-        ("def f(a, b):\n    return [x for x in a if x not in b][:2]", "[7, 2, 9, 4], (2,)"),
-        ("def f(t):\n    return tuple(len(p) for p in t.partition(\":\"))", "\"key:value\""),
-    ]
-
-    /// The proposal example for a prompt: fixed by its references and goal, so a prompt is a function of its inputs.
-    static func proposalExample(for references: [Triple], goal: String) -> (program: String, input: String) {
-        let key = "example" + goal + references.map(\.program).joined() + references.compactMap(\.input).joined()
-        return proposalExamples[StableHash.index(key, count: proposalExamples.count)]
-    }
+    /// The worked proposal shown for the answer's form. A 0.5B model copies whatever program it is shown, so
+    /// the example is short, plainly labelled as another idea, and followed by the request itself.
+    static let example = (program: "def f(xs):\n    return sorted(set(xs))[-2]", input: "[4, 1, 4, 3]")
 
     /// Solvers' worked examples, one chosen per task by its program's hash. With a single fixed example (CRUXEval's
     /// `def f(s): return s + "a"`, `"x9j"` → `"x9ja"`) eight training steps taught Qwen2.5-Coder-0.5B to answer
@@ -41,7 +26,7 @@ enum InstructPrompts {
     }
 
     static func solvedExample(for triple: Triple) -> (program: String, arguments: String, value: String) {
-        solvedExamples[StableHash.index(triple.program, count: solvedExamples.count)]
+        solvedExamples[Int(StableHash.fnv1a64(triple.program) % UInt64(solvedExamples.count))]
     }
 
     /// Builtin methods to build a proposal around, as CRUXEval's own generator prompted (a setting: `topic_hints`).
@@ -58,7 +43,7 @@ enum InstructPrompts {
     /// The topic for a prompt: fixed by its references, so a prompt is a function of its inputs.
     static func topic(for references: [Triple], salt: String) -> String {
         let key = salt + references.map(\.program).joined() + references.compactMap(\.input).joined()
-        return topics[StableHash.index(key, count: topics.count)]
+        return topics[Int(StableHash.fnv1a64(key) % UInt64(topics.count))]
     }
 
     /// The rules in words a small model follows; naming the banned modules made a 0.5B model import them all.
@@ -78,7 +63,6 @@ enum InstructPrompts {
 
     static func proposal(goal: String, references: [Triple], topicHints: Bool) -> String {
         let hint = topicHints ? " Build it around `\(topic(for: references, salt: goal))`." : ""
-        let example = proposalExample(for: references, goal: goal)
         return """
         An answer is one ```python block that defines a function `f` and ends with one call of it on concrete \
         arguments, `print(f(...))`. For example, about something else:

@@ -91,15 +91,4 @@ public enum StableHash {
         }
         return hash
     }
-
-    /// An index below `count` chosen by `key`. FNV-1a's low bits depend only on the low bits of the key's bytes
-    /// (its parity is the parity of the number of odd bytes), so keys that differ by a number written twice all
-    /// land on the same half; the hash is mixed (SplitMix64's finalizer) before the remainder.
-    public static func index(_ key: String, count: Int) -> Int {
-        var z = fnv1a64(key)
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        z ^= z >> 31
-        return Int(z % UInt64(count))
-    }
 }

@@ -25,23 +25,6 @@ final class InstructFormatTests: XCTestCase {
         }
     }
 
-    func testProposalPromptsRotateTheirWorkedExample() {
-        // Over many reference sets every example is shown, none in most prompts.
-        var shown: [String: Int] = [:], topics: Set<String> = []
-        for index in 0..<120 {
-            let reference = Triple(type: "deduction", program: "def f(x):\n    return x + \(index)", input: "\(index)", output: "\(2 * index)")
-            let prompt = DeductionTask(style: .instruct, topicHints: true).proposerPrompt(references: [reference])
-            let examples = InstructPrompts.proposalExamples.filter { prompt.contains($0.program + "\n\nprint(f(\($0.input)))") }
-            XCTAssertEqual(examples.count, 1, prompt)
-            if let example = examples.first { shown[example.program, default: 0] += 1 }
-            topics.formUnion(InstructPrompts.topics.filter { prompt.contains("Build it around `\($0)`") })
-        }
-        // So are most of the 48 topics (a plain FNV-1a remainder reached only half of them on these keys).
-        XCTAssertGreaterThan(topics.count, 36, "\(topics.count) topics")
-        XCTAssertEqual(shown.count, InstructPrompts.proposalExamples.count, "\(shown)")
-        XCTAssertLessThan(shown.values.max() ?? 0, 60, "\(shown)")
-    }
-
     func testAProgramWithUsageLinesAndNoInputBlockIsReadLeniently() throws {
         XCTAssertThrowsError(try ProposalReading.programAndInput(in: RealOutputs.qwenNoInputBlock, mode: .strict))
         let (program, input) = try ProposalReading.programAndInput(in: RealOutputs.qwenNoInputBlock, mode: .lenient)
