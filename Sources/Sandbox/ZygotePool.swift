@@ -103,26 +103,22 @@ public final class ZygotePool: @unchecked Sendable {
             return execute(Self.payload(for: job, calls: arguments.map(PythonValue.tuple)), job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
                            arguments.count, job.entryPoint)
         }
-        let parsed = (job.calls ?? []).map { text in
-            Result { try argumentParser.parseArguments(text) }
+        let texts = job.calls ?? []
+        let parsed = texts.map { text in Result { try argumentParser.parseArguments(text) } }
+        // Per call, what goes to the child: the parsed argument tuple, or, for a text that is not a literal, the
+        // source itself when the job evaluates arguments (the child evaluates it; nothing is evaluated here).
+        // Nil: the call fails here with `badArguments` and never reaches the child.
+        let sent: [PythonValue?] = zip(texts, parsed).map { text, outcome in
+            (try? outcome.get()).map(PythonValue.tuple) ?? (job.evaluatesArguments ? .str(text) : nil)
         }
-        if job.evaluatesArguments, let texts = job.calls {
-            // Texts that are not literals go to the child as source, evaluated there; nothing is evaluated here.
-            let calls = zip(texts, parsed).map { text, outcome in (try? outcome.get()).map(PythonValue.tuple) ?? .str(text) }
-            return execute(Self.payload(for: job, calls: calls), job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
-                           calls.count, job.entryPoint)
-        }
-        let valid = parsed.compactMap { try? $0.get() }
-        let payload = Self.payload(for: job, calls: job.calls == nil ? nil : valid.map(PythonValue.tuple))
-        var result = execute(payload, job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
-                             job.calls == nil ? nil : valid.count, job.entryPoint)
-        if valid.count < parsed.count, result.calls.count == valid.count {
+        let calls = sent.compactMap { $0 }
+        var result = execute(Self.payload(for: job, calls: job.calls == nil ? nil : calls), job.timeoutMilliseconds ?? policy.wallTimeoutMilliseconds,
+                             job.calls == nil ? nil : calls.count, job.entryPoint)
+        if calls.count < sent.count, result.calls.count == calls.count {
             var ran = result.calls.makeIterator()
-            result.calls = parsed.map { outcome in
-                switch outcome {
-                case .success: return ran.next()!
-                case let .failure(error): return .badArguments("\(error)")
-                }
+            result.calls = zip(sent, parsed).map { call, outcome in
+                guard call == nil, case let .failure(error) = outcome else { return ran.next()! }
+                return .badArguments("\(error)")
             }
         }
         return result

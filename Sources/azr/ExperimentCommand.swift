@@ -105,7 +105,7 @@ struct ExperimentCommand: ParsableCommand {
         // 2. Before: the training run's own model, before its first step.
         let training = try AZRTraining(run: trainingRun, pool: pool, reporter: reporter)
         let evaluation = SolverEvaluation(registry: config.registry, runner: ProgramRunner(pool: pool), format: config.answerFormat)
-        func ids(_ tasks: [Triple]) -> [String] { tasks.filter { config.registry[$0.type] != nil }.map { "\($0.type)/\($0.id)" } }
+        func ids(_ tasks: [Triple]) -> [String] { tasks.filter { config.registry[$0.type] != nil }.map(\.problemKey) }
         func measure(_ label: String, stem: String) throws -> ExperimentMeasurement {
             reporter.prelude = "evaluating"
             defer { reporter.prelude = "seeding" }
@@ -167,8 +167,8 @@ struct ExperimentCommand: ParsableCommand {
 
     /// `tasks` in the order and number of the problems `summary` measured.
     static func restricted(_ tasks: [Triple], to summary: SolverEvaluation.Summary) -> [Triple] {
-        let byID = Dictionary(tasks.map { ("\($0.type)/\($0.id)", $0) }, uniquingKeysWith: { first, _ in first })
-        return summary.results.compactMap { byID["\($0.type)/\($0.id)"] }
+        let byKey = Dictionary(tasks.map { ($0.problemKey, $0) }, uniquingKeysWith: { first, _ in first })
+        return summary.results.compactMap { byKey[$0.problemKey] }
     }
 
     /// A new experiment: the training run's folder with its config and plan, before anything runs.
@@ -221,8 +221,7 @@ struct ExperimentCommand: ParsableCommand {
 
     /// experiment.json and experiment.md from the measurements, printed too.
     func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: ExperimentMeasurement, after: ExperimentMeasurement) throws {
-        try writeReport(run: trainingRun, minutes: minutes, steps: steps, before: before,
-                        after: ExperimentMeasurement.File(held_out: after.heldOut, cruxeval: after.cruxeval, humaneval: after.humaneval?.problems))
+        try writeReport(run: trainingRun, minutes: minutes, steps: steps, before: before, after: after.file)
     }
 
     /// With a partial `after` (an unfinished experiment's after.partial.json), the rows of the sets it has, and
@@ -236,8 +235,8 @@ struct ExperimentCommand: ParsableCommand {
         }
         if let trained = after.cruxeval { report.add(set: "CRUXEval", before.cruxeval, trained) } else { report.unmeasured.append("CRUXEval") }
         if let code = before.humaneval {
-            if let trained = after.humaneval {
-                report.add(humanEval: code, BenchmarkEvaluation.Summary(problems: trained, totalProblems: trained.count))
+            if let trained = after.humanevalSummary {
+                report.add(humanEval: code, trained)
             } else {
                 report.unmeasured.append("HumanEval+")
             }

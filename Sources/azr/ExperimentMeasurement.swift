@@ -1,6 +1,16 @@
 import Foundation
 import Gym
 import Sandbox
+import Tasks
+
+/// A problem's identity across an experiment's measurements: task type and id.
+extension SolverEvaluation.TaskResult {
+    var problemKey: String { "\(type)/\(id)" }
+}
+
+extension Triple {
+    var problemKey: String { "\(type)/\(id)" }
+}
 
 /// One model's answers on every set of an experiment.
 struct ExperimentMeasurement {
@@ -34,6 +44,11 @@ struct ExperimentMeasurement {
                 throw CLIError.usage("cannot read \(url.path): \(error.localizedDescription)")
             }
         }
+
+        /// The HumanEval+ verdicts as the evaluation's summary, when measured.
+        var humanevalSummary: BenchmarkEvaluation.Summary? {
+            humaneval.map { BenchmarkEvaluation.Summary(problems: $0, totalProblems: $0.count) }
+        }
     }
 
     init(heldOut: SolverEvaluation.Summary, cruxeval: SolverEvaluation.Summary, humaneval: BenchmarkEvaluation.Summary?) {
@@ -48,13 +63,11 @@ struct ExperimentMeasurement {
         guard let heldOut = file.held_out, let cruxeval = file.cruxeval else {
             throw CLIError.usage("\(url.path) lacks the held-out or the CRUXEval verdicts")
         }
-        self.init(heldOut: heldOut, cruxeval: cruxeval,
-                  humaneval: file.humaneval.map { BenchmarkEvaluation.Summary(problems: $0, totalProblems: $0.count) })
+        self.init(heldOut: heldOut, cruxeval: cruxeval, humaneval: file.humanevalSummary)
     }
 
-    func save(to url: URL) throws {
-        try File(held_out: heldOut, cruxeval: cruxeval, humaneval: humaneval?.problems).save(to: url)
-    }
+    /// Every set's verdicts, as saved.
+    var file: File { File(held_out: heldOut, cruxeval: cruxeval, humaneval: humaneval?.problems) }
 
     /// Measures the sets not yet in `stem`.partial.json, saving each as it finishes, then writes `stem`.json and
     /// removes the partial file. A finished `stem`.json is read back instead. Saved verdicts must be for exactly
@@ -68,7 +81,7 @@ struct ExperimentMeasurement {
             let saved = try ExperimentMeasurement(contentsOf: finished)
             // A finished measurement fixes the problems; the sets asked now must still hold every one of them.
             for (summary, ids, set) in [(saved.heldOut, heldOutIDs, "held-out"), (saved.cruxeval, cruxevalIDs, "CRUXEval")] {
-                let missing = Set(summary.results.map { "\($0.type)/\($0.id)" }).subtracting(ids)
+                let missing = Set(summary.results.map(\.problemKey)).subtracting(ids)
                 guard missing.isEmpty else {
                     throw CLIError.usage("\(finished.path) has \(set) verdicts for \(missing.count) problems this experiment no longer has (e.g. \(missing.sorted()[0]))")
                 }
@@ -99,15 +112,14 @@ struct ExperimentMeasurement {
             partial.humaneval = try humaneval()?.problems
             try partial.save(to: partialURL)
         }
-        let measurement = ExperimentMeasurement(heldOut: partial.held_out!, cruxeval: partial.cruxeval!,
-                                                    humaneval: partial.humaneval.map { BenchmarkEvaluation.Summary(problems: $0, totalProblems: $0.count) })
-        try measurement.save(to: finished)
+        let measurement = ExperimentMeasurement(heldOut: partial.held_out!, cruxeval: partial.cruxeval!, humaneval: partial.humanevalSummary)
+        try measurement.file.save(to: finished)
         try? FileManager.default.removeItem(at: partialURL)
         return measurement
     }
 
     private static func check(_ summary: SolverEvaluation.Summary, _ ids: [String], _ set: String, _ url: URL) throws {
-        guard summary.results.map({ "\($0.type)/\($0.id)" }) == ids else {
+        guard summary.results.map(\.problemKey) == ids else {
             throw CLIError.usage("\(url.path) holds \(set) verdicts for other problems than this experiment's")
         }
     }

@@ -51,11 +51,11 @@ struct ExperimentReport: Codable {
     /// Solved means every answer to the task was right (greedy: its one answer). With `pooled`, a row per reading
     /// over all task types together follows the per-type rows (when there are several types).
     mutating func add(set: String, _ before: SolverEvaluation.Summary, _ after: SolverEvaluation.Summary, pooled: Bool = false) {
-        let afterByID = Dictionary(after.results.map { ("\($0.type)/\($0.id)", $0) }, uniquingKeysWith: { first, _ in first })
+        let afterByID = Dictionary(after.results.map { ($0.problemKey, $0) }, uniquingKeysWith: { first, _ in first })
         let types = Set(before.results.map(\.type)).sorted()
         for type in types + (pooled && types.count > 1 ? ["all"] : []) {
             let pairs = before.results.filter { type == "all" || $0.type == type }
-                .compactMap { result in afterByID["\(result.type)/\(result.id)"].map { (result, $0) } }
+                .compactMap { result in afterByID[result.problemKey].map { (result, $0) } }
             for (reading, count) in [("strict", \SolverEvaluation.TaskResult.strict_correct), ("lenient", \SolverEvaluation.TaskResult.lenient_correct)] {
                 rows.append(Row(set: set, type: type, reading: reading, comparison: PairedComparison(
                     before: pairs.map { $0.0[keyPath: count] == $0.0.samples && $0.0.samples > 0 },
