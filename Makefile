@@ -55,7 +55,7 @@ run: build model
 # all of HumanEval+) before and after EXPERIMENT_MINUTES of the cpu preset; about two hours on a 2-core machine.
 # `make experiment-full` trains for EXPERIMENT_FULL_MINUTES instead, on the cpu preset's own batch sizes.
 EXPERIMENT_ARGS ?= --held-out 150 --held-out-rounds 24 --held-out-proposals 8 --cruxeval 800 \
-  --set max_new_tokens=256 --set proposals_per_type=3 --set solver_tasks_per_type=4 --set learning_rate=1e-5
+  --set max_new_tokens=256 --set proposals_per_type=3 --set solver_tasks_per_type=8 --set learning_rate=1e-5
 EXPERIMENT_FULL_MINUTES ?= 240
 experiment: build model
 	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_MINUTES) $(EXPERIMENT_ARGS)

@@ -1,4 +1,5 @@
 import Foundation
+import Tasks
 import Trainer
 
 /// How a task prompt reaches the model. Instruct-style prompts are the user's message; AZR-style prompts carry
@@ -36,8 +37,8 @@ public enum PromptTemplate: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// The language model as a self-play policy: batched sampling with a KV cache, stopping at `</answer>`, the
-/// end-of-turn token or a length cap, and every completion's tokens and log-probabilities kept for training.
+/// The language model as a self-play policy: batched sampling with a KV cache, stopping at `</answer>`, where
+/// a request's `stop` says the answer is whole, the end-of-turn token or a length cap, and every completion's tokens and log-probabilities kept for training.
 public final class ModelPolicy: Policy {
     public let model: LlamaModel
     public let tokenizer: BPETokenizer
@@ -58,6 +59,8 @@ public final class ModelPolicy: Policy {
     private let stopToken: Int32?
     /// Tokens whose text contains ">": only after one of them can `</answer>` have just been completed.
     private let closingTokens: Set<Int32>
+    /// Tokens whose text could finish an answer under each `AnswerStop` (only after one is the text decoded).
+    private let finishingTokens: [AnswerStop: Set<Int32>]
 
     public init(model: LlamaModel, tokenizer: BPETokenizer, template: PromptTemplate = .auto, maxPromptTokens: Int = 1536,
                 maxNewTokens: Int = 512, batchSize: Int = 16, topP: Float = 1, seed: UInt64 = 0) {
@@ -71,6 +74,13 @@ public final class ModelPolicy: Policy {
         self.seed = seed
         stopToken = tokenizer.endOfTurn
         closingTokens = Set(tokenizer.tokens.indices.filter { tokenizer.tokens[$0].contains(">") }.map { Int32($0) })
+        var finishing: [AnswerStop: Set<Int32>] = [:]
+        for stop in [AnswerStop.assertionLine, .functionBlock] {
+            // Token texts are byte-level (Ċ is a newline); decoding each one tests the text it stands for.
+            finishing[stop] = Set(tokenizer.tokens.indices.filter { stop.canFinish(tokenText: tokenizer.decode([Int32($0)])) }
+                .map { Int32($0) })
+        }
+        finishingTokens = finishing
     }
 
     /// Restores the call counter when a run resumes, so later calls sample as an uninterrupted run would.
@@ -104,12 +114,17 @@ public final class ModelPolicy: Policy {
                 return chunkSeed &+ UInt64(position - chunkStart)
             }
             let base = doneBefore
+            let stops = indices.map { requests[$0].stop }
             // Continuous batching: `batchSize` sequences decode at once, a finished one's slot goes to the next request.
             let generated = try model.generate(
                 prompts: indices.map { prompts[$0] }, maxTokens: maxNewTokens, temperature: Float(temperature), topP: topP,
                 seeds: seeds, slots: batchSize, stop: stopToken,
-                stopWhen: { [closingTokens, tokenizer] _, tokens in
-                    guard let last = tokens.last, closingTokens.contains(last) else { return false }
+                stopWhen: { [closingTokens, finishingTokens, tokenizer] index, tokens in
+                    guard let last = tokens.last else { return false }
+                    if let stop = stops[index], finishingTokens[stop]!.contains(last), stop.isComplete(tokenizer.decode(tokens)) {
+                        return true
+                    }
+                    guard closingTokens.contains(last) else { return false }
                     return tokenizer.decode(Array(tokens.suffix(6))).contains("</answer>")
                 },
                 progress: { [onTokens] done in onTokens?(base + done, budget) })

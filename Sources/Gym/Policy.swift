@@ -1,3 +1,5 @@
+import Tasks
+
 /// A role in a self-play game. AZR has two; later games add more (LSP's challenger, SGS's guide), so roles
 /// are open strings rather than a closed enum.
 public struct Role: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible {
@@ -17,13 +19,17 @@ public struct PolicyRequest: Sendable, Equatable {
     public var temperature: Double
     /// True for rollouts that only score a proposal (learnability) and are not trained on.
     public var scoringOnly: Bool
+    /// Where the answer is whole, so a model stops sampling there (nil: at the end of turn or the token cap).
+    public var stop: AnswerStop?
 
-    public init(prompt: String, role: Role, taskType: String, temperature: Double = 1.0, scoringOnly: Bool = false) {
+    public init(prompt: String, role: Role, taskType: String, temperature: Double = 1.0, scoringOnly: Bool = false,
+                stop: AnswerStop? = nil) {
         self.prompt = prompt
         self.role = role
         self.taskType = taskType
         self.temperature = temperature
         self.scoringOnly = scoringOnly
+        self.stop = stop
     }
 }
 

@@ -182,7 +182,7 @@ public final class SelfPlay {
             for _ in 0..<settings.learnabilityRollouts {
                 scoringRequests.append(PolicyRequest(prompt: environment.solverPrompt(for: triple), role: .solve,
                                                      taskType: triple.type, temperature: settings.learnabilityTemperature,
-                                                     scoringOnly: true))
+                                                     scoringOnly: true, stop: environment.solverStop))
                 scoringOwner.append(index)
             }
         }
@@ -245,7 +245,7 @@ public final class SelfPlay {
             for triple in chosen {
                 solverTasks.append(triple)
                 solverRequests.append(PolicyRequest(prompt: environment.solverPrompt(for: triple), role: .solve,
-                                                    taskType: name, temperature: settings.temperature))
+                                                    taskType: name, temperature: settings.temperature, stop: environment.solverStop))
             }
         }
         onPhase?("solving")

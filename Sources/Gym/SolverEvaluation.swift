@@ -55,8 +55,10 @@ public struct SolverEvaluation {
         var owners: [Int] = []
         for (index, triple) in usable.enumerated() {
             for _ in 0..<samples {
-                requests.append(PolicyRequest(prompt: registry[triple.type]!.solverPrompt(for: triple), role: .solve,
-                                              taskType: triple.type, temperature: temperature, scoringOnly: true))
+                let environment = registry[triple.type]!
+                requests.append(PolicyRequest(prompt: environment.solverPrompt(for: triple), role: .solve,
+                                              taskType: triple.type, temperature: temperature, scoringOnly: true,
+                                              stop: environment.solverStop))
                 owners.append(index)
             }
         }

@@ -41,6 +41,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// write the assertion alone (false, the default: a 0.5B model's reasoning rarely fits the token budget on
     /// this hardware, and direct answers scored higher).
     public var solverReasoning = false
+    /// Instruct style: a solver's sampling stops where its answer is whole, after the first assertion line or
+    /// the first python block that defines a function (`AnswerStop`), so text after the answer is never sampled
+    /// nor trained on. The paper's protocol stops at `</answer>` either way.
+    public var stopAtAnswer = true
     /// Lenient reading helps a small model get any reward at first; the paper is strict.
     public var answerFormat = AnswerFormat.Mode.lenient
     public var learningRate = 1e-5
@@ -75,6 +79,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         // Instruct runs saved before `solver_reasoning` existed asked their solvers to reason first.
         if let keys, !keys.contains(CodingKeys.solverReasoning.stringValue) { config.solverReasoning = true }
+        // Runs saved before `stop_at_answer` existed sampled their solvers to the end of turn.
+        if let keys, !keys.contains(CodingKeys.stopAtAnswer.stringValue) { config.stopAtAnswer = false }
         return config
     }
 
@@ -89,7 +95,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case entropyCoefficient = "entropy_coefficient", checkpointEvery = "checkpoint_every"
         case halfCheckpoints = "half_checkpoints", sandboxPolicy = "sandbox_policy", answerFormat = "answer_format"
         case seedBuffers = "seed_buffers", promptStyle = "prompt_style", topicHints = "topic_hints"
-        case solverReasoning = "solver_reasoning"
+        case solverReasoning = "solver_reasoning", stopAtAnswer = "stop_at_answer"
         case bufferCapacity = "buffer_capacity", bufferKeep = "buffer_keep"
     }
 
@@ -129,6 +135,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.halfCheckpoints, \.halfCheckpoints); try take(.sandboxPolicy, \.sandboxPolicy)
         try take(.answerFormat, \.answerFormat); try take(.promptStyle, \.promptStyle)
         try take(.topicHints, \.topicHints); try take(.solverReasoning, \.solverReasoning)
+        try take(.stopAtAnswer, \.stopAtAnswer)
         try take(.bufferCapacity, \.bufferCapacity); try take(.bufferKeep, \.bufferKeep)
         // A partial rewards object changes only the rewards it names, over the preset's.
         if let values = try c.decodeIfPresent([String: Double].self, forKey: .rewards) {
@@ -264,10 +271,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// AZR's three task types with this config's K, N and prompt style.
     public var registry: EnvironmentRegistry {
         EnvironmentRegistry([DeductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints,
-                                           solverReasoning: solverReasoning),
+                                           solverReasoning: solverReasoning, stopsAtAnswer: stopAtAnswer),
                              AbductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints,
-                                           solverReasoning: solverReasoning),
-                             InductionTask(inputCount: inductionInputs, style: promptStyle)])
+                                           solverReasoning: solverReasoning, stopsAtAnswer: stopAtAnswer),
+                             InductionTask(inputCount: inductionInputs, style: promptStyle, stopsAtAnswer: stopAtAnswer)])
     }
 }
 

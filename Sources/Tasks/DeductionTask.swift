@@ -10,14 +10,20 @@ public struct DeductionTask: Environment {
     /// Instruct style: the solver is asked to reason step by step before its assertion; otherwise for the
     /// assertion alone (see `InstructPrompts.answerRequest`).
     public var solverReasoning: Bool
+    /// Instruct style: solver sampling stops after the first whole assertion line (see `AnswerStop`).
+    public var stopsAtAnswer: Bool
     public var seed: Triple { IdentitySeeds.single(type: name) }
 
-    public init(referenceCount: Int = 6, style: PromptStyle = .azr, topicHints: Bool = false, solverReasoning: Bool = false) {
+    public init(referenceCount: Int = 6, style: PromptStyle = .azr, topicHints: Bool = false, solverReasoning: Bool = false,
+                stopsAtAnswer: Bool = false) {
         self.referenceCount = referenceCount
         self.style = style
         self.topicHints = topicHints
         self.solverReasoning = solverReasoning
+        self.stopsAtAnswer = stopsAtAnswer
     }
+
+    public var solverStop: AnswerStop? { style == .instruct && stopsAtAnswer ? .assertionLine : nil }
 
     public func proposerPrompt(references: [Triple]) -> String {
         SingleIOProposal.prompt(goal: "they will see your function and call and must work out, without running it, what f returns.",

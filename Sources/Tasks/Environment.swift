@@ -54,10 +54,13 @@ public protocol Environment: Sendable {
     func propose(completion: String, references: [Triple], context: TaskContext) -> ProposalOutcome
     func solverPrompt(for triple: Triple) -> String
     func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome
+    /// Where a solver's answer is whole, so sampling stops there (nil: at the end of turn or the token cap).
+    var solverStop: AnswerStop? { get }
 }
 
 extension Environment {
     public var referenceBuffers: [String] { [name] }
+    public var solverStop: AnswerStop? { nil }
 }
 
 /// Task types by name. `standard` holds AZR's three; plug-ins register more.

@@ -10,12 +10,17 @@ public struct InductionTask: Environment {
     /// Inputs the proposer must write (N in the paper).
     public var inputCount: Int
     public var style: PromptStyle
+    /// Instruct style: solver sampling stops after the first closed python block that defines a function.
+    public var stopsAtAnswer: Bool
     public var seed: Triple { IdentitySeeds.induction() }
 
-    public init(inputCount: Int = 10, style: PromptStyle = .azr) {
+    public init(inputCount: Int = 10, style: PromptStyle = .azr, stopsAtAnswer: Bool = false) {
         self.inputCount = inputCount
         self.style = style
+        self.stopsAtAnswer = stopsAtAnswer
     }
+
+    public var solverStop: AnswerStop? { style == .instruct && stopsAtAnswer ? .functionBlock : nil }
 
     public func proposerPrompt(references: [Triple]) -> String {
         let program = references.first?.program ?? IdentitySeeds.program

@@ -33,6 +33,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Continue the bare prompt (base models) instead of the model's chat template.") var raw = false
     @Option(help: "Prompt style for --cruxeval and --tasks: instruct (assert-line answers) or azr (<answer> blocks).") var style: PromptStyle = .instruct
     @Flag(help: "Instruct style: ask for step-by-step reasoning before the assertion (default: the assertion alone).") var reasoning = false
+    @Flag(inversion: .prefixedNo, help: "Instruct style: stop each answer where it is whole (after the assertion line or the function's block), as training does.") var stopAtAnswer = true
     @Option(help: "Per-problem results (JSON Lines). Default: beside the samples file, or eval-results/.") var results: String?
     @Option(help: "Sandbox policy name or path.") var policy: String?
     @Option(help: "Only the first N problems.") var limit: Int?
@@ -155,6 +156,7 @@ struct EvalCommand: ParsableCommand {
         var config = TrainingConfig()
         config.promptStyle = style
         config.solverReasoning = reasoning
+        config.stopAtAnswer = stopAtAnswer
         let evaluation = SolverEvaluation(registry: config.registry, runner: ProgramRunner(pool: pool),
                                           format: .lenient, temperature: Double(sampling), samples: samples)
         let summary = try evaluation.run(policy: modelPolicy, tasks: triples)
@@ -182,7 +184,7 @@ struct EvalCommand: ParsableCommand {
         }
         print(String(format: "%.0f s, greedy: %@; %@ prompts%@. Strict: the asked answer form exactly; lenient: answers read where the model put them.",
                      Date().timeIntervalSince(started), sampling == 0 ? "yes" : "no", style.rawValue,
-                     style == .instruct ? (reasoning ? ", reasoning first" : ", assertion only") : ""))
+                     style == .instruct ? (reasoning ? ", reasoning first" : ", assertion only") + (stopAtAnswer ? ", stopped at the answer" : "") : ""))
         print("per-task results: \(resultsPath)")
     }
 

@@ -24,5 +24,23 @@ final class DefaultModelSmokeTests: XCTestCase {
         let metrics = try run.readMetrics()
         let solverRewards = metrics.flatMap { line in line.reward.filter { $0.key.hasSuffix(".solve") }.map(\.value) }
         XCTAssertTrue(solverRewards.contains { $0 > -1 }, "\(solverRewards)")
+        // Solvers stop where their answer is whole (`stop_at_answer`): nothing but white space after the first
+        // whole assertion line or function block.
+        var stopped = 0
+        let samples = try FileManager.default.contentsOfDirectory(at: run.directory.appendingPathComponent("samples"),
+                                                                   includingPropertiesForKeys: nil)
+        for file in samples {
+            for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
+                let sample = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                guard sample["role"] as? String == "solve", let type = sample["task_type"] as? String,
+                      let completion = sample["completion"] as? String,
+                      let stop = run.config.registry[type]?.solverStop, stop.isComplete(completion + "\n") else { continue }
+                // Without its last line break (or closing fence) the answer must no longer be whole.
+                let cut = String(completion.reversed().drop { $0.isWhitespace || $0 == "`" }.reversed())
+                XCTAssertFalse(stop.isComplete(cut), "sampling went on after the answer: \(completion)")
+                stopped += 1
+            }
+        }
+        XCTAssertGreaterThan(stopped, 0, "no solver answer was whole")
     }
 }

@@ -168,6 +168,23 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(try TrainingConfig.saved(JSONEncoder().encode(TrainingConfig.preset("cpu")!)), TrainingConfig.preset("cpu")!)
     }
 
+    func testSolversStopAtTheirAnswerUnlessTheRunPredatesIt() throws {
+        let config = TrainingConfig()
+        XCTAssertTrue(config.stopAtAnswer)
+        XCTAssertEqual(config.registry["deduction"]?.solverStop, .assertionLine)
+        XCTAssertEqual(config.registry["abduction"]?.solverStop, .assertionLine)
+        XCTAssertEqual(config.registry["induction"]?.solverStop, .functionBlock)
+        let off = try TrainingConfig.applying(["stop_at_answer=false"], to: config)
+        XCTAssertNil(off.registry["deduction"]?.solverStop)
+        // The paper's protocol stops at `</answer>` instead.
+        XCTAssertNil(TrainingConfig.preset("paper")!.registry["deduction"]?.solverStop)
+        // A run saved before the setting existed sampled to the end of turn, and resumes that way.
+        var old = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any])
+        XCTAssertEqual(old["stop_at_answer"] as? Bool, true)
+        old.removeValue(forKey: "stop_at_answer")
+        XCTAssertFalse(try TrainingConfig.saved(JSONSerialization.data(withJSONObject: old)).stopAtAnswer)
+    }
+
     func testSolversAnswerDirectlyUnlessAskedToReason() throws {
         let triple = IdentitySeeds.single(type: "deduction")
         XCTAssertFalse(TrainingConfig().solverReasoning)

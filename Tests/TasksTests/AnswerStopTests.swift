@@ -1,0 +1,83 @@
+import XCTest
+@testable import Tasks
+
+/// Where solver sampling stops: on real completions, the stop comes right after the answer and what is read
+/// from the stopped text is what the whole completion gave.
+final class AnswerStopTests: XCTestCase {
+    /// The shortest prefix at which `stop` ends sampling (a character at a time, as if each were a token).
+    private func stopped(_ text: String, _ stop: AnswerStop) -> String? {
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(after: index)
+            if stop.canFinish(tokenText: String(text[index])), stop.isComplete(String(text[..<next])) { return String(text[..<next]) }
+            index = next
+        }
+        return nil
+    }
+
+    func testAssertionWithExplanationStopsAfterTheAssertionLine() throws {
+        let text = RealOutputs.qwenAssertWithMessage
+        let cut = try XCTUnwrap(stopped(text, .assertionLine))
+        XCTAssertEqual(cut, "assert f('Hello world') == 'world', \"Test case 1 failed\"\n")
+        XCTAssertEqual(try AssertionAnswer.read(in: cut, mode: .strict).value, "'world'")
+        XCTAssertEqual(try AssertionAnswer.read(in: cut, mode: .lenient).value, try AssertionAnswer.read(in: text, mode: .lenient).value)
+    }
+
+    func testFencedAssertionStopsBeforeTheClosingFence() throws {
+        let cut = try XCTUnwrap(stopped(RealOutputs.qwenFencedAssert, .assertionLine))
+        XCTAssertTrue(cut.hasSuffix("assert f('Hello world') == 'Hello worlda'\n"))
+        XCTAssertEqual(try AssertionAnswer.read(in: cut, mode: .strict).value, "'Hello worlda'")
+        let abduction = try XCTUnwrap(stopped(RealOutputs.qwenAbduction, .assertionLine))
+        XCTAssertTrue(abduction.hasSuffix("```python\nassert f(\"x9j\") == \"j\"\n"))
+        XCTAssertEqual(try AssertionAnswer.read(in: abduction, mode: .strict).arguments, "\"x9j\"")
+    }
+
+    func testEchoedPromptLinesAndUnfinishedLinesDoNotStop() {
+        // The prompt's own lines, echoed, are not answers; nor is a line still being written.
+        XCTAssertFalse(AnswerStop.assertionLine.isComplete("```python\ndef f(s):\n    return s\nassert f(??) == 'ab'\n"))
+        XCTAssertFalse(AnswerStop.assertionLine.isComplete("assert f('ab') == ??\n"))
+        XCTAssertFalse(AnswerStop.assertionLine.isComplete("assert f('ab') == 'a"))
+        XCTAssertFalse(AnswerStop.assertionLine.isComplete("assert f('ab') == 'ab'"))
+        XCTAssertFalse(AnswerStop.assertionLine.isComplete("The answer is f('ab') == 'ab'\n"))
+        XCTAssertTrue(AnswerStop.assertionLine.isComplete("assert f('ab') == 'ab'\n"))
+    }
+
+    func testInductionAnswerStopsAfterItsFunctionBlock() throws {
+        // Qwen after twelve training steps: prose, the function, then test code and more prose.
+        let text = """
+        Here's the implementation:
+
+        ```python
+        def f(text):
+            return text.lower()
+        ```
+
+        # Test cases
+        ```python
+        print(f('Hello world'))
+        ```
+        The function `f` is called with the string
+        """
+        let cut = try XCTUnwrap(stopped(text, .functionBlock))
+        XCTAssertTrue(cut.hasSuffix("    return text.lower()\n```"))
+        let task = InductionTask(style: .instruct)
+        XCTAssertEqual(try task.solution(in: cut, mode: .lenient), try task.solution(in: text, mode: .lenient))
+        // Strict reading wants one python block: only the stopped text has one.
+        XCTAssertNotNil(try task.solution(in: cut, mode: .strict))
+        XCTAssertThrowsError(try task.solution(in: text, mode: .strict))
+    }
+
+    func testBlocksWithoutAFunctionDoNotStop() {
+        XCTAssertFalse(AnswerStop.functionBlock.isComplete("```python\nprint(f(1))\n```"))
+        XCTAssertFalse(AnswerStop.functionBlock.isComplete("```python\ndef f(x):\n    return x\n"))
+        XCTAssertTrue(AnswerStop.functionBlock.isComplete("```python\ndef f(x):\n    return x\n```"))
+    }
+
+    func testOnlyInstructStyleWithTheSettingStops() {
+        XCTAssertEqual(DeductionTask(style: .instruct, stopsAtAnswer: true).solverStop, .assertionLine)
+        XCTAssertEqual(AbductionTask(style: .instruct, stopsAtAnswer: true).solverStop, .assertionLine)
+        XCTAssertEqual(InductionTask(style: .instruct, stopsAtAnswer: true).solverStop, .functionBlock)
+        XCTAssertNil(DeductionTask(style: .azr, stopsAtAnswer: true).solverStop)
+        XCTAssertNil(InductionTask(style: .instruct, stopsAtAnswer: false).solverStop)
+    }
+}
