@@ -32,8 +32,8 @@ enum JobReport {
         }
     }
 
-    /// Exit codes 120–124 are the zygote's own set-up steps failing before any untrusted code ran.
-    static let setupFailureCodes: ClosedRange<Int32> = 120...124
+    /// Exit codes 119–124 are the zygote's own set-up steps failing before any untrusted code ran.
+    static let setupFailureCodes: ClosedRange<Int32> = 119...124
 
     static func interpret(_ raw: ZygoteProcess.RawResult, expectedCalls: Int?, entryPoint: String) -> SandboxResult {
         var result = SandboxResult(status: .completed, calls: [], stdout: "", stderr: "", outputTruncated: false,

@@ -44,6 +44,10 @@ public struct SandboxPolicy: Equatable, Sendable {
     public var preimport: [String]
     /// Top-level module names an untrusted program may not import.
     public var bannedImports: [String]
+    /// Paths a child may read beneath (files and directory listings), enforced by the kernel with Landlock;
+    /// `python_stdlib` stands for the interpreter's own sys.path. Empty: no Landlock, and the seccomp filter
+    /// alone keeps programs off the filesystem. Nothing is ever writable.
+    public var readablePaths: [String]
     /// Benchmarks only: report subclasses of builtin types as their base types (`Counter` as `dict`) and any
     /// other object as an opaque repr compared as text. AZR's tasks keep the strict rule (literals only).
     public var lenientValues: Bool
@@ -51,7 +55,7 @@ public struct SandboxPolicy: Equatable, Sendable {
     /// The fd on which a child writes its result; the only fd the default policies let it write to.
     public static let resultFD: UInt64 = 3
     static let symbols: [String: UInt64] = [
-        "result_fd": resultFD, "PROT_READ": 1, "PROT_WRITE": 2, "PROT_EXEC": 4,
+        "result_fd": resultFD, "PROT_READ": 1, "PROT_WRITE": 2, "PROT_EXEC": 4, "MAP_ANONYMOUS": 0x20,
     ]
 }
 
@@ -129,7 +133,24 @@ extension SandboxPolicy {
         for (index, module) in preimport.enumerated() where !Self.isModuleName(module) {
             throw reader.error("python.preimport[\(index)]", "\"\(module)\" is not a module name")
         }
+
+        if let filesystem = top["filesystem"] {
+            let section = try reader.object(filesystem, "filesystem")
+            for key in section.keys where key != "read" {
+                throw reader.error("filesystem.\(key)", "unknown key (the filesystem section has only \"read\")")
+            }
+            readablePaths = try reader.strings(section, "read", path: "filesystem")
+            for (index, path) in readablePaths.enumerated()
+            where path != Self.pythonStdlib && (!path.hasPrefix("/") || path.contains("\n") || path.contains("\0")) {
+                throw reader.error("filesystem.read[\(index)]", "expected an absolute path or \"\(Self.pythonStdlib)\", not \"\(path)\"")
+            }
+        } else {
+            readablePaths = []
+        }
     }
+
+    /// In `filesystem.read`: every directory on the sandboxed interpreter's sys.path (its standard library).
+    public static let pythonStdlib = "python_stdlib"
 
     static func isModuleName(_ text: String) -> Bool {
         !text.isEmpty && text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { part in
@@ -237,6 +258,6 @@ private struct PolicyReader {
 enum Errno {
     static let byName: [String: Int32] = [
         "EACCES": EACCES, "EPERM": EPERM, "ENOENT": ENOENT, "EBADF": EBADF, "ENOSYS": ENOSYS,
-        "EINVAL": EINVAL, "ENOMEM": ENOMEM,
+        "EINVAL": EINVAL, "ENOMEM": ENOMEM, "ENOTTY": ENOTTY,
     ]
 }

@@ -159,14 +159,16 @@ enum ZygoteWire {
 
     static func configuration(prelude: String, bpf: [UInt8], policy: SandboxPolicy) -> [UInt8] {
         let source = Array(prelude.utf8)
+        let readable = Array(policy.readablePaths.joined(separator: "\n").utf8)
         var header = [UInt8](repeating: 0, count: 40)
         header.store(configMagic, at: 0)
         header.store(UInt32(source.count), at: 4)
         header.store(UInt32(bpf.count), at: 8)
+        header.store(UInt32(readable.count), at: 12)
         header.store(UInt64(policy.cpuSeconds), at: 16)
         header.store(UInt64(policy.addressSpaceBytes), at: 24)
         header.store(UInt64(policy.resultBytes), at: 32)
-        return header + source + bpf
+        return header + source + bpf + readable
     }
 }
 

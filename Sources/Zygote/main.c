@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +33,20 @@
 
 #define CONTROL_FD 0
 #define CHILD_RESULT_FD 3
+/* Files a child may hold open at once when it may read files: enough for an import chain's source and
+ * extension modules, few enough that a program cannot pin many. */
+#define CHILD_READ_FDS 16
+
+/* Access rights by Landlock ABI version, for kernels newer than this header. */
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
 
 static struct azr_config_header config;
 static struct sock_fprog seccomp_program;
@@ -41,6 +57,9 @@ static pid_t zygote_pid;
  * the children: fork copies the page-table entry of every page a large result once touched, so a single
  * 4 MB result would otherwise make each later fork about a thousand entries dearer. */
 static char *result_buffer;
+/* A Landlock ruleset built once in the zygote (read-only beneath the policy's paths, nothing else) that each
+ * child enforces on itself before its seccomp filter; -1 when the policy lets children read no files. */
+static int landlock_ruleset = -1;
 
 static int read_exact(int fd, void *buffer, size_t length) {
     char *cursor = buffer;
@@ -127,12 +146,69 @@ static int load_prelude(const char *source) {
     return 0;
 }
 
+/* Filesystem rights the running kernel's Landlock knows, so a ruleset that handles all of them denies every
+ * kind of access no rule grants. */
+static uint64_t landlock_handled_rights(long abi) {
+    uint64_t rights = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: execute .. make_sym */
+    if (abi >= 2) rights |= LANDLOCK_ACCESS_FS_REFER;
+    if (abi >= 3) rights |= LANDLOCK_ACCESS_FS_TRUNCATE;
+    if (abi >= 5) rights |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+    return rights;
+}
+
+/* Grants reading beneath `path` (a directory: its files and listings; a file: its contents). Missing paths
+ * are skipped: sys.path names a zip file that Debian does not ship. */
+static const char *landlock_allow_reading(int ruleset, const char *path, char *message, size_t size) {
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? NULL : (snprintf(message, size, "cannot open readable path %s: %s", path, strerror(errno)), message);
+    struct stat info;
+    int is_directory = fstat(fd, &info) == 0 && S_ISDIR(info.st_mode);
+    struct landlock_path_beneath_attr rule = {
+        .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | (is_directory ? LANDLOCK_ACCESS_FS_READ_DIR : 0),
+        .parent_fd = fd,
+    };
+    long status = syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
+    close(fd);
+    if (status != 0) return snprintf(message, size, "Landlock refused a rule for %s: %s", path, strerror(errno)), message;
+    return NULL;
+}
+
+/* Builds the ruleset from the config's newline-separated paths; "python_stdlib" stands for every directory on
+ * this interpreter's sys.path. Returns NULL or the reason, for the ready message. */
+static const char *build_landlock_ruleset(char *paths, char *message, size_t size) {
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    if (abi < 1)
+        return "the policy lets programs read files, which needs Landlock (Linux 5.13 or later, with landlock among the boot-time LSMs)";
+    struct landlock_ruleset_attr attr = {.handled_access_fs = landlock_handled_rights(abi)};
+    int created = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    if (created < 0) return snprintf(message, size, "cannot create a Landlock ruleset: %s", strerror(errno)), message;
+    /* Above the child's fixed descriptors 0..3, which confine_child overwrites before the ruleset is used. */
+    landlock_ruleset = fcntl(created, F_DUPFD_CLOEXEC, CHILD_RESULT_FD + 1);
+    close(created);
+    if (landlock_ruleset < 0) return "cannot place the Landlock ruleset's descriptor";
+    for (char *path = strtok(paths, "\n"); path != NULL; path = strtok(NULL, "\n")) {
+        const char *problem = NULL;
+        if (strcmp(path, "python_stdlib") == 0) {
+            PyObject *entries = PySys_GetObject("path"); /* borrowed */
+            Py_ssize_t count = entries && PyList_Check(entries) ? PyList_GET_SIZE(entries) : 0;
+            for (Py_ssize_t index = 0; index < count && problem == NULL; index++) {
+                const char *entry = PyUnicode_Check(PyList_GET_ITEM(entries, index)) ? PyUnicode_AsUTF8(PyList_GET_ITEM(entries, index)) : NULL;
+                if (entry != NULL && entry[0] == '/') problem = landlock_allow_reading(landlock_ruleset, entry, message, size);
+            }
+        } else {
+            problem = landlock_allow_reading(landlock_ruleset, path, message, size);
+        }
+        if (problem != NULL) return problem;
+    }
+    return NULL;
+}
+
 static void set_limit(int resource, rlim_t soft, rlim_t hard) {
     struct rlimit limit = {soft, hard};
     if (setrlimit(resource, &limit) != 0) _exit(120);
 }
 
-/* Everything between fork and the untrusted code. Any failure exits with a code in 120..127, which the pool
+/* Everything between fork and the untrusted code. Any failure exits with a code in 119..124, which the pool
  * reports as a sandbox failure, never as a program result. */
 static void confine_child(int result_fd) {
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
@@ -142,6 +218,9 @@ static void confine_child(int result_fd) {
 
     if (dup2(devnull_fd, 0) < 0 || dup2(devnull_fd, 1) < 0 || dup2(devnull_fd, 2) < 0) _exit(121);
     if (dup2(result_fd, CHILD_RESULT_FD) < 0) _exit(121);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(123);
+    /* Before close_range, which closes the ruleset's descriptor. */
+    if (landlock_ruleset >= 0 && syscall(SYS_landlock_restrict_self, landlock_ruleset, 0) != 0) _exit(119);
     if (syscall(SYS_close_range, CHILD_RESULT_FD + 1, ~0u, 0) != 0) _exit(121);
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(122);
@@ -152,9 +231,9 @@ static void confine_child(int result_fd) {
     set_limit(RLIMIT_FSIZE, 0, 0);
     set_limit(RLIMIT_NPROC, 0, 0);
     set_limit(RLIMIT_CORE, 0, 0);
-    set_limit(RLIMIT_NOFILE, CHILD_RESULT_FD + 1, CHILD_RESULT_FD + 1);
+    rlim_t descriptors = CHILD_RESULT_FD + 1 + (landlock_ruleset >= 0 ? CHILD_READ_FDS : 0);
+    set_limit(RLIMIT_NOFILE, descriptors, descriptors);
 
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(123);
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &seccomp_program) != 0) _exit(124);
 }
 
@@ -187,6 +266,7 @@ static const char *self_test(void) {
     case 122: return "cannot set PR_SET_PDEATHSIG";
     case 123: return "cannot set PR_SET_NO_NEW_PRIVS";
     case 124: return "the kernel refused the seccomp filter";
+    case 119: return "the kernel refused to enforce the Landlock ruleset";
     default: return "a confined test child failed";
     }
 }
@@ -311,10 +391,12 @@ int main(void) {
     if (read_exact(CONTROL_FD, &config, sizeof config) != 0 || config.magic != AZR_MAGIC_CONFIG) return 2;
     char *prelude = malloc((size_t)config.prelude_len + 1);
     void *filter = malloc(config.bpf_len ? config.bpf_len : 1);
-    if (!prelude || !filter || read_exact(CONTROL_FD, prelude, config.prelude_len) != 0 ||
-        read_exact(CONTROL_FD, filter, config.bpf_len) != 0)
+    char *readable = malloc((size_t)config.readable_len + 1);
+    if (!prelude || !filter || !readable || read_exact(CONTROL_FD, prelude, config.prelude_len) != 0 ||
+        read_exact(CONTROL_FD, filter, config.bpf_len) != 0 || read_exact(CONTROL_FD, readable, config.readable_len) != 0)
         return 2;
     prelude[config.prelude_len] = 0;
+    readable[config.readable_len] = 0;
     if (config.bpf_len == 0 || config.bpf_len % sizeof(struct sock_filter) != 0) {
         send_ready(1, "config carries no seccomp program");
         return 2;
@@ -345,6 +427,15 @@ int main(void) {
     }
     if (load_prelude(prelude) != 0) return 2;
     free(prelude);
+    if (config.readable_len > 0) {
+        char message[512];
+        const char *problem = build_landlock_ruleset(readable, message, sizeof message);
+        if (problem != NULL) {
+            send_ready(1, problem);
+            return 2;
+        }
+    }
+    free(readable);
     share_interpreter_text_with_children();
     const char *problem = self_test();
     if (problem != NULL) {

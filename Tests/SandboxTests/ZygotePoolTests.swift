@@ -203,6 +203,27 @@ final class ZygotePoolTests: XCTestCase {
         }
     }
 
+    func testTheStandardLibraryLoadsLazilyOnlyWhereThePolicyLetsItBeRead() throws {
+        // The zygote pre-imports none of these; `_codecs_jp` is a C extension, so loading it maps a library.
+        let program = "def f():\n    import difflib, encodings.shift_jis\n    return [b'\\x82\\xa0'.decode('shift_jis'), difflib.SequenceMatcher(None, 'ab', 'ac').ratio()]\n"
+        let lazy = Self.pool.run(SandboxJob(program: program, calls: [""]))
+        XCTAssertEqual(lazy.calls.first?.literal, "['あ', 0.5]", lazy.summary)
+        let strict = try ZygotePool(policyNamed: "strict", size: 1)
+        defer { strict.shutdown() }
+        XCTAssertEqual(try PolicyLocator.load("strict").readablePaths, [])
+        guard case let .raised(exception, _)? = strict.run(SandboxJob(program: program, calls: [""])).calls.first else { return XCTFail() }
+        XCTAssertEqual(exception.type, "ModuleNotFoundError")
+    }
+
+    func testAReadablePathThatCannotBeOpenedStopsThePoolFromStarting() throws {
+        var policy = try PolicyLocator.load("default")
+        // A path that exists but cannot be opened, even with O_PATH, by a component that is not a directory.
+        policy.readablePaths.append("/dev/null/below")
+        XCTAssertThrowsError(try ZygotePool(policy: policy, size: 1)) { error in
+            XCTAssertEqual("\(error)", "sandbox zygote failed to start: cannot open readable path /dev/null/below: Not a directory")
+        }
+    }
+
     func testStrictPolicyHasNoEntropy() throws {
         let pool = try ZygotePool(policyNamed: "strict", size: 1)
         defer { pool.shutdown() }
@@ -257,6 +278,9 @@ final class SandboxPolicyTests: XCTestCase {
         expectError({ var s = $0["seccomp"] as! [String: Any]; s["errno"] = ["EWHAT": ["open"]]; $0["seccomp"] = s }, field: "seccomp.errno.EWHAT")
         expectError({ var p = $0["python"] as! [String: Any]; p["preimport"] = ["os; import evil"]; $0["python"] = p }, field: "python.preimport[0]")
         expectError({ $0.removeValue(forKey: "name") }, field: "name")
+        expectError({ $0["filesystem"] = ["read": ["lib/python3"]] }, field: "filesystem.read[0]")
+        expectError({ $0["filesystem"] = ["read": ["python_stdlib"], "write": ["/tmp"]] }, field: "filesystem.write")
+        expectError({ $0["filesystem"] = ["read": "python_stdlib"] }, field: "filesystem.read")
         XCTAssertThrowsError(try load("{not json")) { error in
             XCTAssertEqual("\(error)", "policy test.json: (file): not valid JSON")
         }

@@ -10,12 +10,13 @@
 #define AZR_MAGIC_RESULT 0x4f525a41u /* "AZRO" zygote -> pool, per job */
 
 /* Config: header, then prelude (Python source run once in the zygote; it must define _azr_run(bytes) -> bytes),
- * then the seccomp program (bpf_len bytes of struct sock_filter). */
+ * then the seccomp program (bpf_len bytes of struct sock_filter), then readable_len bytes of paths a child may
+ * read, one per line ("python_stdlib" for the interpreter's own sys.path); none means no Landlock ruleset. */
 struct azr_config_header {
     uint32_t magic;
     uint32_t prelude_len;
     uint32_t bpf_len;
-    uint32_t reserved;
+    uint32_t readable_len;
     uint64_t cpu_seconds;        /* RLIMIT_CPU (soft; hard = soft + 1) */
     uint64_t address_space;      /* RLIMIT_AS in bytes, 0 = leave as is */
     uint64_t max_result_bytes;   /* the child's result frame may not exceed this */
