@@ -10,8 +10,8 @@ struct ExperimentCommand: ParsableCommand {
         commandName: "experiment",
         abstract: "Does training move the numbers? Greedy solve rates before and after a time-boxed run, paired, with confidence intervals.",
         discussion: """
-        1. The base model proposes a held-out set of tasks with another seed (runs/NAME-heldout); they are never \
-        trained on. 2. The base model solves them, CRUXEval's output (deduction) and input (abduction) \
+        1. The base model proposes a held-out set of tasks with another seed (runs/NAME-heldout; \
+        --held-out-from copies another experiment's instead); they are never trained on. 2. The base model solves them, CRUXEval's output (deduction) and input (abduction) \
         prediction, and HumanEval+. 3. `azr train` runs the preset for --minutes. 4. The trained model solves \
         the same problems. Every answer is read strictly (the asked form) and leniently. The before/after table, \
         with each change's 95% interval and McNemar's exact test, goes to runs/NAME/experiment.md and .json; \
@@ -26,6 +26,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Held-out self-generated tasks (at most; shared among the task types).") var heldOut = 150
     @Option(help: "Proposal rounds for the held-out set (each asks for --held-out-proposals tasks per type).") var heldOutRounds = 40
     @Option(help: "Proposals per task type in each held-out round (a wider batch decodes faster).") var heldOutProposals = 8
+    @Option(help: "Use the held-out set another experiment's base model proposed (its runs/NAME-heldout folder, copied) instead of proposing one, so settings can be compared on the same tasks; it must come from the same model.") var heldOutFrom: String?
     @Option(help: "CRUXEval problems per direction (800: all; 0 skips CRUXEval).") var cruxeval = 800
     @Option(help: "CRUXEval file.") var cruxevalFile = "../shared/datasets/cruxeval.jsonl.gz"
     @Option(help: "HumanEval+ problems (the first N; -1: all 164; 0 skips it).") var humaneval = -1
@@ -185,6 +186,9 @@ struct ExperimentCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) {
             throw CLIError.usage("\(directory.path) already holds an experiment; `azr experiment --resume --name \(runName) --runs \(runs)` continues it, or choose another --name")
         }
+        if let heldOutFrom {
+            try Self.copyHeldOut(from: URL(fileURLWithPath: heldOutFrom), to: folder.appendingPathComponent("\(runName)-heldout"), model: config.model)
+        }
         let trainingRun: TrainingRun
         do { trainingRun = try TrainingRun.create(at: directory, config: config) } catch { throw CLIError.usage("\(error)") }
         let plan = commandLinePlan
@@ -192,11 +196,35 @@ struct ExperimentCommand: ParsableCommand {
         return (trainingRun, plan)
     }
 
+    /// Copies a finished held-out set proposed by `model` to `destination`, refusing anything else: a set that is
+    /// still being proposed, another model's, or a destination that already holds one.
+    static func copyHeldOut(from source: URL, to destination: URL, model: String?) throws {
+        let donor: TrainingRun
+        do { donor = try TrainingRun.open(source) } catch { throw CLIError.usage("--held-out-from: \(error)") }
+        guard try donor.readState()?.seeded == true else {
+            throw CLIError.usage("--held-out-from: \(source.path) has not finished proposing its tasks (resume its own experiment first)")
+        }
+        // nil is the default model, wherever it is installed.
+        let file = { (model: String?) in
+            (model ?? DefaultModel.locate()).map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path } ?? "the default model"
+        }
+        guard file(donor.config.model) == file(model) else {
+            throw CLIError.usage("--held-out-from: \(source.path) was proposed by \(file(donor.config.model)), not by \(file(model)), the model this experiment measures")
+        }
+        guard !FileManager.default.fileExists(atPath: destination.path) else {
+            throw CLIError.usage("--held-out-from: \(destination.path) exists already")
+        }
+        do { try FileManager.default.copyItem(at: source, to: destination) } catch {
+            throw CLIError.usage("--held-out-from: cannot copy \(source.path): \(error.localizedDescription)")
+        }
+    }
+
     /// The plan this command line asks for.
     var commandLinePlan: ExperimentPlan {
         ExperimentPlan(minutes: minutes, heldOut: heldOut, heldOutRounds: heldOutRounds, heldOutProposals: heldOutProposals,
                        cruxeval: cruxeval, cruxevalFile: Self.absolute(cruxevalFile), humaneval: humaneval,
-                       humanevalFile: humaneval == 0 ? nil : (humanevalFile ?? EvalCommand.defaultBenchmark()).map(Self.absolute))
+                       humanevalFile: humaneval == 0 ? nil : (humanevalFile ?? EvalCommand.defaultBenchmark()).map(Self.absolute),
+                       heldOutFrom: heldOutFrom.map(Self.absolute))
     }
 
     /// Paths in the plan do not depend on the folder a resume starts from.

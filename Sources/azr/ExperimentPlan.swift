@@ -13,6 +13,8 @@ struct ExperimentPlan: Codable, Equatable {
     var cruxevalFile: String
     var humaneval: Int
     var humanevalFile: String?
+    /// The held-out folder copied in with `--held-out-from`, nil when the experiment proposed its own.
+    var heldOutFrom: String?
     /// The steps trained, once training is over (the time box is spent or the steps are done): a resumed
     /// experiment then goes straight to the trained model's measurement.
     var trainedSteps: Int?
@@ -21,6 +23,7 @@ struct ExperimentPlan: Codable, Equatable {
         case minutes, cruxeval
         case heldOut = "held_out", heldOutRounds = "held_out_rounds", heldOutProposals = "held_out_proposals"
         case cruxevalFile = "cruxeval_file", humaneval, humanevalFile = "humaneval_file", trainedSteps = "trained_steps"
+        case heldOutFrom = "held_out_from"
     }
 
     static func url(in run: URL) -> URL { run.appendingPathComponent("experiment-plan.json") }

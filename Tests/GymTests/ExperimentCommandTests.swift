@@ -1,5 +1,6 @@
 import Foundation
-import Gym
+@testable import Gym
+import Tasks
 import Trainer
 import XCTest
 
@@ -137,6 +138,52 @@ final class ExperimentCommandTests: XCTestCase {
     /// An experiment killed in each of its parts — proposing the held-out set, measuring the base model (with
     /// two sets already saved), training, measuring the trained model — and resumed each time ends with the
     /// same tables as one that ran straight through.
+    /// `--held-out-from`: another experiment's finished held-out set, proposed by the same model, is copied in and
+    /// measured; an unfinished set or another model's is refused before anything is created.
+    func testAHeldOutSetFromAnotherExperimentIsUsedOnlyWhenItFits() throws {
+        guard let small = DefaultModel.locateSmall() else { throw XCTSkip("the small model is not installed") }
+        let runs = temporaryDirectory()
+        func donor(_ name: String, model: String, seeded: Bool) throws -> String {
+            var config = TrainingConfig.preset("smoke")!
+            config.model = model
+            config.steps = 0
+            let run = try TrainingRun.create(at: runs.appendingPathComponent(name), config: config)
+            let buffer = try TaskBuffer(name: "deduction", url: run.buffersURL.appendingPathComponent("deduction.jsonl"))
+            for (input, output) in [("'ab'", "'ba'"), ("'xyz'", "'zyx'")] {
+                _ = try buffer.add(Triple(type: "deduction", program: "def f(s):\n    return s[::-1]", input: input, output: output,
+                                          source: "proposer:test"))
+            }
+            if seeded {
+                try run.writeState(.init(completedSteps: 0, generator: SeededGenerator(seed: 1), policyCalls: 0, checkpoint: nil, seeded: true))
+            }
+            return run.directory.path
+        }
+        func experiment(_ name: String, from heldOut: String) throws -> CommandRun {
+            try azr(["experiment", "--preset", "smoke", "--model", small, "--held-out-from", heldOut, "--name", name,
+                     "--runs", runs.path, "--minutes", "0", "--cruxeval", "0", "--humaneval", "0"])
+        }
+        let unfinished = try experiment("a", from: try donor("unfinished", model: small, seeded: false))
+        XCTAssertEqual(unfinished.status, 2)
+        XCTAssertTrue(unfinished.stderr.contains("has not finished proposing its tasks"), unfinished.stderr)
+        let foreign = try experiment("b", from: try donor("foreign", model: "/etc/hostname", seeded: true))
+        XCTAssertEqual(foreign.status, 2)
+        XCTAssertTrue(foreign.stderr.contains("was proposed by /etc/hostname"), foreign.stderr)
+        for refused in ["a", "b", "a-heldout", "b-heldout"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: runs.appendingPathComponent(refused).path), refused)
+        }
+
+        let source = try donor("fits", model: small, seeded: true)
+        let result = try experiment("c", from: source)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let copied = try TaskBuffer(name: "deduction", url: runs.appendingPathComponent("c-heldout/buffers/deduction.jsonl"))
+        XCTAssertEqual(copied.triples.filter { $0.source == "proposer:test" }.count, 2)
+        let before = try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent("c/before.json"))) as? [String: Any]
+        let heldOut = try XCTUnwrap((before?["held_out"] as? [String: Any])?["results"] as? [[String: Any]])
+        XCTAssertEqual(heldOut.count, 2)
+        let plan = try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent("c/experiment-plan.json"))) as? [String: Any]
+        XCTAssertEqual(plan?["held_out_from"] as? String, source)
+    }
+
     func testAKilledExperimentResumesToTheSameTables() throws {
         guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed") }
         let runs = temporaryDirectory()
