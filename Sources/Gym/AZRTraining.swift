@@ -59,11 +59,21 @@ public final class AZRTraining {
                              maxNewTokens: config.maxNewTokens, batchSize: config.generationBatch, topP: Float(config.topP),
                              seed: config.seed)
         policy.resume(callIndex: state.policyCalls)
+        // The KL anchor is the starting weights, also when a resumed run loads a later checkpoint.
+        var reference: LlamaModel?
+        if config.klCoefficient > 0 {
+            guard let start = config.model ?? DefaultModel.locate() else {
+                throw TrainingRun.RunError.notARun(run.directory.path, DefaultModel.missing)
+            }
+            let anchor = LlamaModel(parameters: try LlamaParameters(gguf: GGUFFile(path: start)))
+            anchor.threads = config.threads
+            reference = anchor
+        }
         trainer = TRRTrainer(model: model, learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay),
                              maxGradientNorm: Float(config.gradientClip),
                              advantages: TRRAdvantages(weighting: TRRAdvantages.Weighting(rawValue: config.advantageWeighting)!),
                              clip: Float(config.ppoClip), entropyCoefficient: Float(config.entropyCoefficient),
-                             threads: config.threads)
+                             reference: reference, klCoefficient: Float(config.klCoefficient), threads: config.threads)
         if let checkpoint = state.checkpoint {
             let optimizerURL = run.optimizerURL(checkpoint: checkpoint)
             if FileManager.default.fileExists(atPath: optimizerURL.path) {
@@ -193,7 +203,7 @@ public final class AZRTraining {
             invalid: counters.invalid, solveRate: counters.solveRate, proposalSolveRate: counters.proposalSolveRate,
             bufferSize: counters.bufferSize, added: counters.added, loss: statistics?.loss ?? 0,
             gradNorm: Double(statistics?.gradientNorm ?? 0), clippedFraction: statistics?.clippedFraction ?? 0,
-            entropy: statistics?.entropy, trainTokens: samples.reduce(0) { $0 + $1.prompt.count + $1.completion.count },
+            entropy: statistics?.entropy, kl: statistics?.kl, trainTokens: samples.reduce(0) { $0 + $1.prompt.count + $1.completion.count },
             trainTokensPerS: 0, generatedTokens: generated,
             generateTokensPerS: generationSeconds > 0 ? Double(generated) / generationSeconds : 0,
             sandboxRuns: counters.sandboxJobs,

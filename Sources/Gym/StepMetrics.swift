@@ -20,6 +20,8 @@ public struct StepMetrics: Codable, Sendable, Equatable {
     public var gradNorm: Double
     public var clippedFraction: Double
     public var entropy: Double?
+    /// Mean per-token KL estimate to the starting model (only with `kl_coefficient` above 0).
+    public var kl: Double?
     public var trainTokens: Int
     public var trainTokensPerS: Double
     public var generatedTokens: Int
@@ -31,7 +33,7 @@ public struct StepMetrics: Codable, Sendable, Equatable {
     public var totalSeconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case step, time, reward, invalid, added, loss, entropy, seconds
+        case step, time, reward, invalid, added, loss, entropy, kl, seconds
         case validRate = "valid_rate", solveRate = "solve_rate", proposalSolveRate = "proposal_solve_rate"
         case bufferSize = "buffer_size", gradNorm = "grad_norm", clippedFraction = "clipped_fraction"
         case trainTokens = "train_tokens", trainTokensPerS = "train_tokens_per_s", generatedTokens = "generated_tokens"

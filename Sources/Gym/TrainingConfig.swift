@@ -55,6 +55,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var ppoEpochs = 1
     public var advantageWeighting = TRRAdvantages.Weighting.tokens.rawValue
     public var entropyCoefficient = 0.0
+    /// Weight of a per-token KL(policy ‖ starting model) penalty (k3 estimator), the anchor LSP uses; 0 (the
+    /// default, as in AZR) keeps no frozen copy of the starting weights.
+    public var klCoefficient = 0.0
     public var threads = 2
     public var checkpointEvery = 1
     public var halfCheckpoints = false
@@ -92,7 +95,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case maxPromptTokens = "max_prompt_tokens", maxNewTokens = "max_new_tokens", generationBatch = "generation_batch"
         case learningRate = "learning_rate", weightDecay = "weight_decay", gradientClip = "gradient_clip"
         case ppoClip = "ppo_clip", ppoEpochs = "ppo_epochs", advantageWeighting = "advantage_weighting"
-        case entropyCoefficient = "entropy_coefficient", checkpointEvery = "checkpoint_every"
+        case entropyCoefficient = "entropy_coefficient", klCoefficient = "kl_coefficient", checkpointEvery = "checkpoint_every"
         case halfCheckpoints = "half_checkpoints", sandboxPolicy = "sandbox_policy", answerFormat = "answer_format"
         case seedBuffers = "seed_buffers", promptStyle = "prompt_style", topicHints = "topic_hints"
         case solverReasoning = "solver_reasoning", stopAtAnswer = "stop_at_answer"
@@ -131,6 +134,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.learningRate, \.learningRate); try take(.weightDecay, \.weightDecay)
         try take(.gradientClip, \.gradientClip); try take(.ppoClip, \.ppoClip); try take(.ppoEpochs, \.ppoEpochs)
         try take(.advantageWeighting, \.advantageWeighting); try take(.entropyCoefficient, \.entropyCoefficient)
+        try take(.klCoefficient, \.klCoefficient)
         try take(.threads, \.threads); try take(.checkpointEvery, \.checkpointEvery)
         try take(.halfCheckpoints, \.halfCheckpoints); try take(.sandboxPolicy, \.sandboxPolicy)
         try take(.answerFormat, \.answerFormat); try take(.promptStyle, \.promptStyle)
@@ -250,6 +254,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try require(generationBatch >= 1 && threads >= 1 && ppoEpochs >= 1 && checkpointEvery >= 1,
                     "generation_batch, threads, ppo_epochs and checkpoint_every must be at least 1")
         try require(learningRate >= 0 && ppoClip > 0, "learning_rate must be at least 0, ppo_clip above 0")
+        try require(klCoefficient >= 0 && entropyCoefficient >= 0, "kl_coefficient and entropy_coefficient must be at least 0")
         try require(TRRAdvantages.Weighting(rawValue: advantageWeighting) != nil, "advantage_weighting must be \"tokens\" or \"sequences\"")
         try require(bufferCapacity >= 0 && BufferWindow.Keep(rawValue: bufferKeep) != nil,
                     "buffer_capacity must be at least 0 (0: no cap), buffer_keep \"newest\" or \"oldest\"")

@@ -21,6 +21,7 @@ final class TrainResumeTests: XCTestCase {
         for (p, q) in zip(x, y) {
             XCTAssertEqual(p.reward, q.reward, "\(label) step \(p.step)")
             XCTAssertEqual(p.loss, q.loss, "\(label) step \(p.step)")
+            XCTAssertEqual(p.kl, q.kl, "\(label) step \(p.step)")
         }
         for type in ["deduction", "abduction", "induction"] {
             let url = { (run: TrainingRun) in run.buffersURL.appendingPathComponent("\(type).jsonl") }
@@ -59,11 +60,17 @@ final class TrainResumeTests: XCTestCase {
         guard DefaultModel.locateSmall() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
         let runs = temporaryDirectory()
 
-        let straight = try azr(Self.arguments + ["--runs", runs.path, "--name", "straight"])
+        // With a KL anchor: a resumed run must keep the starting weights as its reference, not the checkpoint.
+        let arguments = Self.arguments + ["--set", "kl_coefficient=0.05"]
+        let straight = try azr(arguments + ["--runs", runs.path, "--name", "straight"])
         XCTAssertEqual(straight.status, 0, straight.stderr)
+        let anchored = try TrainingRun.open(runs.appendingPathComponent("straight")).readMetrics()
+        XCTAssertEqual(anchored.count, 3)
+        XCTAssertTrue(anchored.allSatisfy { ($0.kl ?? -1) >= 0 }, "\(anchored.map(\.kl))")
+        XCTAssertGreaterThan(anchored.last?.kl ?? 0, 0, "the policy has moved from its anchor by step 3")
 
         // Start the same run, kill it once step 2 is solving (past the step-1 checkpoint, before step 2's).
-        try startAndKill(Self.arguments + ["--runs", runs.path, "--name", "killed"], at: "[step 2/3] solving")
+        try startAndKill(arguments + ["--runs", runs.path, "--name", "killed"], at: "[step 2/3] solving")
 
         let killedRun = try TrainingRun.open(runs.appendingPathComponent("killed"))
         XCTAssertEqual(try killedRun.readState()?.completedSteps, 1, "the kill should land after step 1's checkpoint")

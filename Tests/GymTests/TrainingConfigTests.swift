@@ -130,6 +130,10 @@ final class TrainingConfigTests: XCTestCase {
         config = TrainingConfig()
         config.advantageWeighting = "words"
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("advantage_weighting"), "\($0)") }
+        config = try! TrainingConfig.applying(["kl_coefficient=-0.1"], to: TrainingConfig())
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("kl_coefficient"), "\($0)") }
+        XCTAssertEqual(try TrainingConfig.applying(["kl_coefficient=0.05"], to: TrainingConfig()).klCoefficient, 0.05)
+        XCTAssertEqual(TrainingConfig().klCoefficient, 0, "AZR has no KL anchor")
     }
 
     func testChatTemplateKeepsTheThinkOpening() {
