@@ -59,8 +59,8 @@ public final class ModelPolicy: Policy {
     private let stopToken: Int32?
     /// Tokens whose text contains ">": only after one of them can `</answer>` have just been completed.
     private let closingTokens: Set<Int32>
-    /// Tokens whose text could finish an answer under each `AnswerStop` (only after one is the text decoded).
-    private let finishingTokens: [AnswerStop: Set<Int32>]
+    /// Tokens whose text could finish an answer, per `AnswerStop.Trigger` (only after one is the text decoded).
+    private let finishingTokens: [AnswerStop.Trigger: Set<Int32>]
 
     public init(model: LlamaModel, tokenizer: BPETokenizer, template: PromptTemplate = .auto, maxPromptTokens: Int = 1536,
                 maxNewTokens: Int = 512, batchSize: Int = 16, topP: Float = 1, seed: UInt64 = 0) {
@@ -74,11 +74,11 @@ public final class ModelPolicy: Policy {
         self.seed = seed
         stopToken = tokenizer.endOfTurn
         closingTokens = Set(tokenizer.tokens.indices.filter { tokenizer.tokens[$0].contains(">") }.map { Int32($0) })
-        var finishing: [AnswerStop: Set<Int32>] = [:]
-        for stop in [AnswerStop.assertionLine, .functionBlock] {
-            // Token texts are byte-level (Ċ is a newline); decoding each one tests the text it stands for.
-            finishing[stop] = Set(tokenizer.tokens.indices.filter { stop.canFinish(tokenText: tokenizer.decode([Int32($0)])) }
-                .map { Int32($0) })
+        // Token texts are byte-level (Ċ is a newline); decoding each one tests the text it stands for.
+        let texts = tokenizer.tokens.indices.map { tokenizer.decode([Int32($0)]) }
+        var finishing: [AnswerStop.Trigger: Set<Int32>] = [:]
+        for trigger in AnswerStop.Trigger.allCases {
+            finishing[trigger] = Set(texts.indices.filter { trigger.fires(on: texts[$0]) }.map { Int32($0) })
         }
         finishingTokens = finishing
     }
@@ -121,7 +121,7 @@ public final class ModelPolicy: Policy {
                 seeds: seeds, slots: batchSize, stop: stopToken,
                 stopWhen: { [closingTokens, finishingTokens, tokenizer] index, tokens in
                     guard let last = tokens.last else { return false }
-                    if let stop = stops[index], finishingTokens[stop]!.contains(last), stop.isComplete(tokenizer.decode(tokens)) {
+                    if let stop = stops[index], finishingTokens[stop.trigger]!.contains(last), stop.isComplete(tokenizer.decode(tokens)) {
                         return true
                     }
                     guard closingTokens.contains(last) else { return false }

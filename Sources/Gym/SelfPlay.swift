@@ -110,7 +110,8 @@ public final class SelfPlay {
                 let chosen = Array(pool.shuffled(using: &generator).prefix(environment.referenceCount))
                 references.append(chosen)
                 requests.append(PolicyRequest(prompt: environment.proposerPrompt(references: chosen), role: .propose,
-                                              taskType: name, temperature: settings.temperature, scoringOnly: scoringOnly))
+                                              taskType: name, temperature: settings.temperature, scoringOnly: scoringOnly,
+                                              stop: environment.proposerStop))
             }
         }
         return (requests, references)

@@ -41,9 +41,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// write the assertion alone (false, the default: a 0.5B model's reasoning rarely fits the token budget on
     /// this hardware, and direct answers scored higher).
     public var solverReasoning = false
-    /// Instruct style: a solver's sampling stops where its answer is whole, after the first assertion line or
-    /// the first python block that defines a function (`AnswerStop`), so text after the answer is never sampled
-    /// nor trained on. The paper's protocol stops at `</answer>` either way.
+    /// Instruct style: sampling stops where an answer is whole (`AnswerStop`): a solver's after the first
+    /// assertion line or the first python block that defines a function, a proposer's once the proposal reads
+    /// (program and arguments; induction: message and N calls). Text after the answer is never sampled nor
+    /// trained on. The paper's protocol stops at `</answer>` either way.
     public var stopAtAnswer = true
     /// Lenient reading helps a small model get any reward at first; the paper is strict.
     public var answerFormat = AnswerFormat.Mode.lenient

@@ -1,18 +1,49 @@
 import Sandbox
 
-/// Where a solver's answer is whole, so sampling can stop there instead of running on into text nobody reads.
+/// Where an answer is whole, so sampling can stop there instead of running on into text nobody reads.
 ///
 /// Without it, twelve training steps taught Qwen2.5-Coder-0.5B to follow each `assert` line with a paragraph
 /// ("Explanation: …"): the paragraph rode along with every rewarded answer, answers grew ~25× longer, and the same
 /// habit spread to induction, where the prose came before the code and 10 of 17 held-out answers stopped
-/// parsing. Tokens after the answer are never sampled, so they are never trained on either. CRUXEval's and
-/// evalplus's harnesses stop at the answer the same way.
-public enum AnswerStop: String, Sendable, Equatable, Codable {
+/// parsing. Proposals did the same: by step 2, 60% of a deduction or abduction proposal's 900 characters came
+/// after its python block. Tokens after the answer are never sampled, so they are never trained on either.
+/// CRUXEval's and evalplus's harnesses stop at the answer the same way.
+public enum AnswerStop: Sendable, Equatable, Hashable {
     /// After the first whole line `assert f(…) == <literal>` without `??` (the instruct deduction and abduction
     /// answer).
     case assertionLine
     /// After the first closed python block that defines a function (the instruct induction answer).
     case functionBlock
+    /// Once a deduction or abduction proposal reads leniently: a program and its arguments (usually at the close
+    /// of the python block that ends with the call).
+    case singleInputProposal
+    /// Once an induction proposal has a `Message:` line and `inputs` distinct calls of `f`, outside an open fence.
+    case inductionProposal(inputs: Int)
+
+    /// Which tokens can finish an answer: `isComplete` is asked only after one of them.
+    public enum Trigger: Sendable, Hashable, CaseIterable {
+        case lineBreak, backtick, lineBreakOrBacktick
+
+        /// Whether a token with this text can finish an answer.
+        public func fires(on tokenText: String) -> Bool {
+            switch self {
+            case .lineBreak: return tokenText.contains("\n")
+            case .backtick: return tokenText.contains("`")
+            case .lineBreakOrBacktick: return tokenText.contains("\n") || tokenText.contains("`")
+            }
+        }
+    }
+
+    public var trigger: Trigger {
+        switch self {
+        case .assertionLine: return .lineBreak
+        case .functionBlock: return .backtick
+        case .singleInputProposal, .inductionProposal: return .lineBreakOrBacktick
+        }
+    }
+
+    /// Whether a token's text can finish an answer.
+    public func canFinish(tokenText: String) -> Bool { trigger.fires(on: tokenText) }
 
     /// Whether `text`, the completion so far, already holds the whole answer.
     public func isComplete(_ text: String) -> Bool {
@@ -28,14 +59,16 @@ public enum AnswerStop: String, Sendable, Equatable, Codable {
         case .functionBlock:
             guard let blocks = try? AnswerFormat.fences(in: text, mode: .lenient) else { return false }
             return (try? ProposalReading.firstProgram(in: blocks)) != nil
-        }
-    }
-
-    /// Whether a token's text can finish an answer, so `isComplete` is asked only after such tokens.
-    public func canFinish(tokenText: String) -> Bool {
-        switch self {
-        case .assertionLine: return tokenText.contains("\n")
-        case .functionBlock: return tokenText.contains("`")
+        case .singleInputProposal:
+            return (try? ProposalReading.programAndInput(in: text, mode: .lenient)) != nil
+        case let .inductionProposal(count):
+            guard text.range(of: "message:", options: .caseInsensitive) != nil else { return false }
+            // Not inside an open fence: strict reading takes only calls in closed python blocks.
+            let fences = text.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("```") }.count
+            guard fences % 2 == 0,
+                  let read = try? InductionTask(inputCount: count, style: .instruct).inputsAndMessage(in: text, mode: .lenient)
+            else { return false }
+            return Set(read.inputs).count >= count
         }
     }
 }

@@ -10,7 +10,8 @@ public struct DeductionTask: Environment {
     /// Instruct style: the solver is asked to reason step by step before its assertion; otherwise for the
     /// assertion alone (see `InstructPrompts.answerRequest`).
     public var solverReasoning: Bool
-    /// Instruct style: solver sampling stops after the first whole assertion line (see `AnswerStop`).
+    /// Instruct style: solver sampling stops after the first whole assertion line, proposer sampling once the
+    /// proposal reads (see `AnswerStop`).
     public var stopsAtAnswer: Bool
     public var seed: Triple { IdentitySeeds.single(type: name) }
 
@@ -24,6 +25,7 @@ public struct DeductionTask: Environment {
     }
 
     public var solverStop: AnswerStop? { style == .instruct && stopsAtAnswer ? .assertionLine : nil }
+    public var proposerStop: AnswerStop? { style == .instruct && stopsAtAnswer ? .singleInputProposal : nil }
 
     public func proposerPrompt(references: [Triple]) -> String {
         SingleIOProposal.prompt(goal: "they will see your function and call and must work out, without running it, what f returns.",

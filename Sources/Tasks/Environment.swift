@@ -56,11 +56,14 @@ public protocol Environment: Sendable {
     func check(completion: String, for triple: Triple, context: TaskContext) -> SolveOutcome
     /// Where a solver's answer is whole, so sampling stops there (nil: at the end of turn or the token cap).
     var solverStop: AnswerStop? { get }
+    /// Where a proposal is whole, so sampling stops there (nil: at the end of turn or the token cap).
+    var proposerStop: AnswerStop? { get }
 }
 
 extension Environment {
     public var referenceBuffers: [String] { [name] }
     public var solverStop: AnswerStop? { nil }
+    public var proposerStop: AnswerStop? { nil }
 }
 
 /// Task types by name. `standard` holds AZR's three; plug-ins register more.

@@ -10,7 +10,8 @@ public struct InductionTask: Environment {
     /// Inputs the proposer must write (N in the paper).
     public var inputCount: Int
     public var style: PromptStyle
-    /// Instruct style: solver sampling stops after the first closed python block that defines a function.
+    /// Instruct style: solver sampling stops after the first closed python block that defines a function,
+    /// proposer sampling once the message and `inputCount` distinct calls are written.
     public var stopsAtAnswer: Bool
     public var seed: Triple { IdentitySeeds.induction() }
 
@@ -21,6 +22,7 @@ public struct InductionTask: Environment {
     }
 
     public var solverStop: AnswerStop? { style == .instruct && stopsAtAnswer ? .functionBlock : nil }
+    public var proposerStop: AnswerStop? { style == .instruct && stopsAtAnswer ? .inductionProposal(inputs: inputCount) : nil }
 
     public func proposerPrompt(references: [Triple]) -> String {
         let program = references.first?.program ?? IdentitySeeds.program

@@ -24,23 +24,31 @@ final class DefaultModelSmokeTests: XCTestCase {
         let metrics = try run.readMetrics()
         let solverRewards = metrics.flatMap { line in line.reward.filter { $0.key.hasSuffix(".solve") }.map(\.value) }
         XCTAssertTrue(solverRewards.contains { $0 > -1 }, "\(solverRewards)")
-        // Solvers stop where their answer is whole (`stop_at_answer`): nothing but white space after the first
-        // whole assertion line or function block.
-        var stopped = 0
+        // Solvers and proposers stop where their answer is whole (`stop_at_answer`): nothing but white space after
+        // the first whole assertion line, function block or readable proposal.
+        var stopped: [String: Int] = [:]
         let samples = try FileManager.default.contentsOfDirectory(at: run.directory.appendingPathComponent("samples"),
                                                                    includingPropertiesForKeys: nil)
         for file in samples {
             for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
                 let sample = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-                guard sample["role"] as? String == "solve", let type = sample["task_type"] as? String,
-                      let completion = sample["completion"] as? String,
-                      let stop = run.config.registry[type]?.solverStop, stop.isComplete(completion + "\n") else { continue }
-                // Without its last line break (or closing fence) the answer must no longer be whole.
-                let cut = String(completion.reversed().drop { $0.isWhitespace || $0 == "`" }.reversed())
-                XCTAssertFalse(stop.isComplete(cut), "sampling went on after the answer: \(completion)")
-                stopped += 1
+                guard let role = sample["role"] as? String, let type = sample["task_type"] as? String,
+                      let completion = sample["completion"] as? String, let environment = run.config.registry[type],
+                      let stop = role == "solve" ? environment.solverStop : environment.proposerStop,
+                      stop.isComplete(completion + "\n") else { continue }
+                // The shortest prefix that is whole ends within a token or two of the completion's end.
+                var end = completion.startIndex
+                while end < completion.endIndex {
+                    end = completion.index(after: end)
+                    if stop.canFinish(tokenText: String(completion[completion.index(before: end)])),
+                       stop.isComplete(String(completion[..<end])) { break }
+                }
+                XCTAssertLessThanOrEqual(completion.distance(from: end, to: completion.endIndex), 8,
+                                         "sampling went on after the answer: \(completion)")
+                stopped[role, default: 0] += 1
             }
         }
-        XCTAssertGreaterThan(stopped, 0, "no solver answer was whole")
+        XCTAssertGreaterThan(stopped["solve"] ?? 0, 0, "no solver answer was whole")
+        XCTAssertGreaterThan(stopped["propose"] ?? 0, 0, "no proposal was whole")
     }
 }

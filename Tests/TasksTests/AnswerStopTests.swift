@@ -73,11 +73,45 @@ final class AnswerStopTests: XCTestCase {
         XCTAssertTrue(AnswerStop.functionBlock.isComplete("```python\ndef f(x):\n    return x\n```"))
     }
 
+    func testAProposalStopsAtTheCloseOfItsBlockAndReadsAsTheWholeCompletionDid() throws {
+        let text = RealOutputs.qwenProposalWithExplanation
+        let cut = try XCTUnwrap(stopped(text, .singleInputProposal))
+        XCTAssertEqual(cut, "```python\ndef f(xs):\n    return sorted(set(xs))[-2]\n\nprint(f([4, 1, 4, 3]))\n```")
+        for mode in [AnswerFormat.Mode.strict, .lenient] {
+            let whole = try ProposalReading.programAndInput(in: text, mode: mode), part = try ProposalReading.programAndInput(in: cut, mode: mode)
+            XCTAssertEqual(whole.program, part.program)
+            XCTAssertEqual(whole.input, part.input)
+        }
+        // Still writing the block, or a block with no call yet: not whole.
+        XCTAssertFalse(AnswerStop.singleInputProposal.isComplete("```python\ndef f(xs):\n    return xs\n\nprint(f([1]))\n"))
+        XCTAssertFalse(AnswerStop.singleInputProposal.isComplete("```python\ndef f(xs):\n    return xs\n```"))
+        // AZR's two blocks: whole once the ```input block closes.
+        XCTAssertTrue(AnswerStop.singleInputProposal.isComplete("```python\ndef f(xs):\n    return xs\n```\n```input\n[1, 2]\n```"))
+    }
+
+    func testAnInductionProposalStopsOnceItHasItsMessageAndEveryCallOutsideAnOpenFence() throws {
+        let stop = AnswerStop.inductionProposal(inputs: 10)
+        let calls = (1...10).map { "print(f(\($0)))" }.joined(separator: "\n")
+        let proposal = "Message: f doubles its argument.\n```python\n\(calls)\n```\nThese calls show that"
+        let cut = try XCTUnwrap(stopped(proposal, stop))
+        XCTAssertTrue(cut.hasSuffix("print(f(10))\n```"), cut)
+        let task = InductionTask(inputCount: 10, style: .instruct)
+        XCTAssertEqual(try task.inputsAndMessage(in: cut, mode: .strict).inputs.count, 10)
+        XCTAssertFalse(stop.isComplete("```python\n\(calls)\n```\n"), "no message yet")
+        XCTAssertFalse(stop.isComplete("Message: f doubles.\n```python\n\(calls)\n"), "the block is still open")
+        XCTAssertFalse(stop.isComplete("Message: f doubles.\n```python\nprint(f(1))\nprint(f(1))\n```"), "too few distinct calls")
+        // The real one never closed its block before the token cap: it is read as before, without a stop.
+        XCTAssertNil(stopped(RealOutputs.qwenInductionProposal, stop))
+    }
+
     func testOnlyInstructStyleWithTheSettingStops() {
         XCTAssertEqual(DeductionTask(style: .instruct, stopsAtAnswer: true).solverStop, .assertionLine)
         XCTAssertEqual(AbductionTask(style: .instruct, stopsAtAnswer: true).solverStop, .assertionLine)
         XCTAssertEqual(InductionTask(style: .instruct, stopsAtAnswer: true).solverStop, .functionBlock)
         XCTAssertNil(DeductionTask(style: .azr, stopsAtAnswer: true).solverStop)
         XCTAssertNil(InductionTask(style: .instruct, stopsAtAnswer: false).solverStop)
+        XCTAssertEqual(DeductionTask(style: .instruct, stopsAtAnswer: true).proposerStop, .singleInputProposal)
+        XCTAssertEqual(InductionTask(inputCount: 10, style: .instruct, stopsAtAnswer: true).proposerStop, .inductionProposal(inputs: 10))
+        XCTAssertNil(AbductionTask(style: .azr, stopsAtAnswer: true).proposerStop)
     }
 }
