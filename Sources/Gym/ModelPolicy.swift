@@ -38,7 +38,8 @@ public enum PromptTemplate: String, Codable, Sendable, CaseIterable {
 }
 
 /// The language model as a self-play policy: batched sampling with a KV cache, stopping at `</answer>`, where
-/// a request's `stop` says the answer is whole, the end-of-turn token or a length cap, and every completion's tokens and log-probabilities kept for training.
+/// a request's `stop` says the answer is whole, the end-of-turn token or a length cap, and every completion's
+/// tokens and log-probabilities kept for training.
 public final class ModelPolicy: Policy {
     public let model: LlamaModel
     public let tokenizer: BPETokenizer

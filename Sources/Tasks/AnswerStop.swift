@@ -42,8 +42,17 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
         }
     }
 
-    /// Whether a token's text can finish an answer.
-    public func canFinish(tokenText: String) -> Bool { trigger.fires(on: tokenText) }
+    /// The shortest prefix of `text` that is whole, as if every character were a token; nil when none is. What
+    /// sampling with this stop keeps of a stored completion (up to the rest of its last token).
+    public func wholePrefix(of text: String) -> Substring? {
+        var end = text.startIndex
+        while end < text.endIndex {
+            let last = end
+            end = text.index(after: end)
+            if trigger.fires(on: String(text[last])), isComplete(String(text[..<end])) { return text[..<end] }
+        }
+        return nil
+    }
 
     /// Whether `text`, the completion so far, already holds the whole answer.
     public func isComplete(_ text: String) -> Bool {

@@ -214,7 +214,15 @@ struct ExperimentCommand: ParsableCommand {
         guard !FileManager.default.fileExists(atPath: destination.path) else {
             throw CLIError.usage("--held-out-from: \(destination.path) exists already")
         }
-        do { try FileManager.default.copyItem(at: source, to: destination) } catch {
+        // Copied beside the destination and renamed into place: a kill mid-copy must not leave a partial set that a
+        // resumed experiment would take for the whole one.
+        let partial = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).\(getpid()).partial")
+        do {
+            try? FileManager.default.removeItem(at: partial)
+            try FileManager.default.copyItem(at: source, to: partial)
+            try FileManager.default.moveItem(at: partial, to: destination)
+        } catch {
+            try? FileManager.default.removeItem(at: partial)
             throw CLIError.usage("--held-out-from: cannot copy \(source.path): \(error.localizedDescription)")
         }
     }

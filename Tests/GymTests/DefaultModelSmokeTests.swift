@@ -36,15 +36,10 @@ final class DefaultModelSmokeTests: XCTestCase {
                       let completion = sample["completion"] as? String, let environment = run.config.registry[type],
                       let stop = role == "solve" ? environment.solverStop : environment.proposerStop,
                       stop.isComplete(completion + "\n") else { continue }
-                // The shortest prefix that is whole ends within a token or two of the completion's end.
-                var end = completion.startIndex
-                while end < completion.endIndex {
-                    end = completion.index(after: end)
-                    if stop.canFinish(tokenText: String(completion[completion.index(before: end)])),
-                       stop.isComplete(String(completion[..<end])) { break }
-                }
-                XCTAssertLessThanOrEqual(completion.distance(from: end, to: completion.endIndex), 8,
-                                         "sampling went on after the answer: \(completion)")
+                // The shortest prefix that is whole (none: the answer ended at the end of turn) ends within a token
+                // or two of the completion's end.
+                let kept = stop.wholePrefix(of: completion)?.count ?? completion.count
+                XCTAssertLessThanOrEqual(completion.count - kept, 8, "sampling went on after the answer: \(completion)")
                 stopped[role, default: 0] += 1
             }
         }

@@ -177,6 +177,8 @@ final class ExperimentCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let copied = try TaskBuffer(name: "deduction", url: runs.appendingPathComponent("c-heldout/buffers/deduction.jsonl"))
         XCTAssertEqual(copied.triples.filter { $0.source == "proposer:test" }.count, 2)
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: runs.path).contains { $0.hasSuffix(".partial") },
+                       "the copy was renamed into place")
         let before = try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent("c/before.json"))) as? [String: Any]
         let heldOut = try XCTUnwrap((before?["held_out"] as? [String: Any])?["results"] as? [[String: Any]])
         XCTAssertEqual(heldOut.count, 2)

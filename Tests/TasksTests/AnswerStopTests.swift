@@ -6,13 +6,7 @@ import XCTest
 final class AnswerStopTests: XCTestCase {
     /// The shortest prefix at which `stop` ends sampling (a character at a time, as if each were a token).
     private func stopped(_ text: String, _ stop: AnswerStop) -> String? {
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(after: index)
-            if stop.canFinish(tokenText: String(text[index])), stop.isComplete(String(text[..<next])) { return String(text[..<next]) }
-            index = next
-        }
-        return nil
+        stop.wholePrefix(of: text).map(String.init)
     }
 
     func testAssertionWithExplanationStopsAfterTheAssertionLine() throws {
