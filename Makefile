@@ -64,14 +64,23 @@ experiment-full: build model
 	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_FULL_MINUTES) --held-out 200 --held-out-rounds 48 \
 	  --held-out-proposals 8 --cruxeval 800
 
-# The tests' reference scripts need numpy for the python3 on PATH: Debian's python3-numpy when it is missing.
+# The tests' reference scripts need numpy, and azr serve's conformance suite pytest and requests, for the python3
+# on PATH: Debian's python3-numpy, python3-pytest and python3-requests when they are missing.
+TEST_PYTHON_MODULES := numpy=python3-numpy pytest=python3-pytest requests=python3-requests
 test-deps: deps
-	@python3 -c "import numpy" 2>/dev/null || { \
-	  echo "installing Debian packages: python3-numpy"; \
+	@missing=""; \
+	for entry in $(TEST_PYTHON_MODULES); do \
+	  python3 -c "import $${entry%%=*}" 2>/dev/null || missing="$$missing $${entry#*=}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
-	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq python3-numpy; }
-	@python3 -c "import numpy" 2>/dev/null || { \
-	  echo "numpy is still missing for $$(command -v python3) (python3-numpy serves Debian's /usr/bin/python3)"; exit 1; }
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+	@for entry in $(TEST_PYTHON_MODULES); do \
+	  python3 -c "import $${entry%%=*}" 2>/dev/null || { \
+	    echo "$${entry%%=*} is still missing for $$(command -v python3) ($${entry#*=} serves Debian's /usr/bin/python3)"; exit 1; }; \
+	done
 
 test: test-deps model
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests

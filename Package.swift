@@ -15,10 +15,12 @@ let package = Package(
         .library(name: "Tasks", targets: ["Tasks"]),
         .library(name: "Gym", targets: ["Gym"]),
         .library(name: "Trainer", targets: ["Trainer"]),
+        .library(name: "Service", targets: ["Service"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         .systemLibrary(name: "CPython", path: "Sources/CPython", pkgConfig: "python3-embed",
@@ -41,10 +43,16 @@ let package = Package(
         .target(name: "Tasks", dependencies: ["Sandbox"]),
         .target(name: "Gym", dependencies: ["Tasks", "Sandbox", "Trainer"]),
         .target(name: "Trainer", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        // `azr serve`: a SandboxFusion-compatible HTTP service over the sandbox, and nothing else of ours.
+        .target(name: "Service",
+                dependencies: ["Sandbox",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio")]),
         // A task type written outside the gym, as a user would: examples/custom-task.
         .target(name: "ExampleTasks", dependencies: ["Tasks", "Sandbox"], path: "examples/custom-task"),
         .executableTarget(name: "azr",
-                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer",
+                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer", "Service",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
         // Seeded mutation fuzzing of the parsers (`make fuzz`; a short run is part of `make test`).
@@ -53,6 +61,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/Fuzz"),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "Sandbox", "azr-zygote", "azr"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "azr"], exclude: ["reference"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Sandbox", "azr-zygote"]),
         .testTarget(name: "GymTests", dependencies: ["Gym", "Tasks", "Sandbox", "Trainer", "ExampleTasks", "azr-zygote", "azr", "azr-fuzz"]),

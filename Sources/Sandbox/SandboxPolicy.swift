@@ -34,6 +34,12 @@ public struct SandboxPolicy: Equatable, Sendable {
     public var outputCharacters: Int
     /// A child's whole result frame may not exceed this; beyond it the child is killed.
     public var resultBytes: Int
+    /// Scripts (``ScriptJob``): stdout and stderr are each kept up to this many bytes; the rest is read and
+    /// dropped, and the result says so. Optional in the file (`output_bytes`); 1 MiB.
+    public var outputBytes: Int
+    /// Scripts with a working directory: the largest file they may write (RLIMIT_FSIZE). Optional in the file
+    /// (`file_bytes`); 16 MiB.
+    public var fileBytes: Int
     /// A single returned value's repr may not exceed this many characters.
     public var valueCharacters: Int
     public var maxValueDepth: Int
@@ -44,6 +50,9 @@ public struct SandboxPolicy: Equatable, Sendable {
     public var preimport: [String]
     /// Top-level module names an untrusted program may not import.
     public var bannedImports: [String]
+    /// Folders appended to the sandboxed interpreter's sys.path (packages beyond the standard library, such as
+    /// Debian's dist-packages), and readable like `filesystem.read`. Optional in the file (`python.path`).
+    public var pythonPath: [String]
     /// Paths a child may read beneath (files and directory listings), enforced by the kernel with Landlock;
     /// `python_stdlib` stands for the interpreter's own sys.path. Empty: no Landlock, and the seccomp filter
     /// alone keeps programs off the filesystem. Nothing is ever writable.
@@ -104,6 +113,8 @@ extension SandboxPolicy {
         wallTimeoutMilliseconds = try reader.positive(limits, "wall_timeout_ms", path: "limits")
         outputCharacters = try reader.positive(limits, "output_chars", path: "limits")
         resultBytes = try reader.positive(limits, "result_bytes", path: "limits")
+        outputBytes = limits["output_bytes"] == nil ? 1 << 20 : try reader.positive(limits, "output_bytes", path: "limits")
+        fileBytes = limits["file_bytes"] == nil ? 16 << 20 : try reader.positive(limits, "file_bytes", path: "limits")
         valueCharacters = try reader.positive(limits, "value_chars", path: "limits")
         maxValueDepth = try reader.positive(limits, "max_value_depth", path: "limits")
         maxValueNodes = try reader.positive(limits, "max_value_nodes", path: "limits")
@@ -129,6 +140,11 @@ extension SandboxPolicy {
             lenientValues = flag.boolValue
         } else {
             lenientValues = false
+        }
+        pythonPath = python["path"] == nil ? [] : try reader.strings(python, "path", path: "python")
+        for (index, path) in pythonPath.enumerated()
+        where !path.hasPrefix("/") || path.contains("\n") || path.contains("\0") || path.contains("'") || path.contains("\\") {
+            throw reader.error("python.path[\(index)]", "expected an absolute path without quotes or backslashes, not \"\(path)\"")
         }
         for (index, module) in preimport.enumerated() where !Self.isModuleName(module) {
             throw reader.error("python.preimport[\(index)]", "\"\(module)\" is not a module name")

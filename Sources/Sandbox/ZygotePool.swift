@@ -152,6 +152,36 @@ public final class ZygotePool: @unchecked Sendable {
         }
     }
 
+    /// Runs a whole program (see ``ScriptJob``). Never throws; blocks until a zygote is free.
+    public func runScript(_ job: ScriptJob) -> ScriptResult {
+        if job.source.utf8.count > Self.maxSourceBytes { return .failure("program larger than \(Self.maxSourceBytes) bytes") }
+        guard job.timeoutMilliseconds > 0 else { return .failure("timeout must be positive") }
+        if let directory = job.directory, !directory.hasPrefix("/") || directory.utf8.contains(0) {
+            return .failure("the working directory must be an absolute path")
+        }
+        free.wait()
+        defer { free.signal() }
+        let zygote: ZygoteProcess
+        do {
+            guard let lent = try checkout() else { return .failure(SandboxError.poolClosed.description) }
+            zygote = lent
+        } catch {
+            return .failure("\(error)")
+        }
+        defer { checkin(zygote) }
+        let options = ZygoteProcess.JobOptions(
+            script: true, stdin: job.stdin, directory: job.directory,
+            cpuSeconds: job.cpuSeconds ?? (job.timeoutMilliseconds + 999) / 1000 + 1,
+            memoryBytes: job.memoryBytes ?? policy.addressSpaceBytes)
+        do {
+            var writer = MarshalWriter()
+            writer.write([("source", .text(job.source)), ("directory", job.directory.map(MarshalField.text) ?? .values(.none))])
+            return ScriptResult(try zygote.run(payload: writer.bytes, timeoutMilliseconds: job.timeoutMilliseconds, options: options))
+        } catch {
+            return .failure("zygote \(zygote.pid) failed: \(error); replaced")
+        }
+    }
+
     /// Runs jobs across all zygotes at once; results are in the jobs' order.
     public func runAll(_ jobs: [SandboxJob]) -> [SandboxResult] {
         var results = [SandboxResult?](repeating: nil, count: jobs.count)

@@ -9,8 +9,10 @@ enum ZygotePrelude {
     static func source(for policy: SandboxPolicy) -> String {
         let modules = policy.preimport.map { "'\($0)'" }.joined(separator: ", ")
         let banned = policy.bannedImports.map { "'\($0)'" }.joined(separator: ", ")
+        let extraPath = policy.pythonPath.map { "'\($0)'" }.joined(separator: ", ")
         return """
         import sys as _sys, builtins as _builtins, marshal as _marshal, time as _time
+        _sys.path.extend([\(extraPath)])
         import linecache as _linecache, traceback as _traceback
         for _name in (\(modules)\(policy.preimport.count == 1 ? "," : "")):
             __import__(_name)
@@ -253,6 +255,105 @@ enum ZygotePrelude {
 
         _azr_run = _azr_make_runner()
         del _azr_make_runner
+
+        def _azr_make_script_runner():
+            import io, types
+            sys, builtins, traceback, linecache, loads = _sys, _builtins, _traceback, _linecache, _marshal.loads
+            FileIO, Reader, Writer, Text = io.FileIO, io.BufferedReader, io.BufferedWriter, io.TextIOWrapper
+            default_digits = sys.int_info.default_max_str_digits
+
+            def stream(fd, writing, errors):
+                # As python3 sets them up over pipes, but line-buffered: a program killed at its deadline keeps
+                # every line it printed.
+                raw = FileIO(fd, 'w' if writing else 'r', closefd=False)
+                return Text(Writer(raw) if writing else Reader(raw), encoding='utf-8', errors=errors,
+                            line_buffering=writing)
+
+            def exit_status(code):
+                if code is None:
+                    return 0
+                if isinstance(code, int):
+                    return code & 0xff
+                try:
+                    print(code, file=sys.stderr)
+                except BaseException:
+                    pass
+                return 1
+
+            def run(payload, stdio=(0, 1, 2)):
+                job = loads(payload)
+                source, directory = job['source'], job['directory']
+                sys.set_int_max_str_digits(default_digits)
+                out, err = stream(stdio[1], True, 'strict'), stream(stdio[2], True, 'backslashreplace')
+                sys.stdin = sys.__stdin__ = stream(stdio[0], False, 'strict')
+                sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__ = out, err, out, err
+                sys.argv = ['main.py']
+                if directory is not None:
+                    sys.path.insert(0, directory)
+                builtins.exit = builtins.quit = sys.exit
+                # Each python3 run seeds random afresh; children of one zygote would otherwise share its state.
+                random = sys.modules.get('random')
+                if random is not None:
+                    random.seed()
+                main = types.ModuleType('__main__')
+                main.__builtins__ = builtins
+                sys.modules['__main__'] = main
+                name = 'main.py' if directory is None else directory + '/main.py'
+                linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+                status = 0
+                try:
+                    code = compile(source, name, 'exec')
+                except BaseException as error:
+                    traceback.print_exception(type(error), error, None)
+                    status = 1
+                else:
+                    try:
+                        exec(code, main.__dict__)
+                    except SystemExit as exit:
+                        status = exit_status(exit.code)
+                    except BaseException as error:
+                        # The program's frames only, as python3 prints them.
+                        traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+                        status = 1
+                for each in (out, err):
+                    try:
+                        each.flush()
+                    except BaseException:
+                        pass
+                return status
+
+            return run
+
+        _azr_script = _azr_make_script_runner()
+        del _azr_make_script_runner
+
+        # The same for the script runner, on /dev/null and a sample that touches what most programs do (stdin,
+        # print, an exception): children then neither specialise its bytecode again nor refill the type caches.
+        def _azr_warm_scripts():
+            import os
+            saved = (_sys.stdin, _sys.stdout, _sys.stderr, _sys.__stdin__, _sys.__stdout__, _sys.__stderr__,
+                     _sys.argv, list(_sys.path), _sys.modules['__main__'], dict(_linecache.cache),
+                     _builtins.__dict__.get('exit'), _builtins.__dict__.get('quit'))
+            sample = _marshal.dumps({'source': 'import sys\\ndata = sys.stdin.read()\\nprint(len(data), sum(range(10)))\\n'
+                                               'try:\\n    int("x")\\nexcept ValueError as e:\\n    print(e)\\n',
+                                     'directory': None})
+            null = os.open('/dev/null', os.O_RDWR)
+            try:
+                for _ in range(64):
+                    _azr_script(sample, (null, null, null))
+            finally:
+                os.close(null)
+                (_sys.stdin, _sys.stdout, _sys.stderr, _sys.__stdin__, _sys.__stdout__, _sys.__stderr__,
+                 _sys.argv, _sys.path[:], _sys.modules['__main__'], cache, exit, quit) = saved
+                _linecache.cache.clear()
+                _linecache.cache.update(cache)
+                for name, value in (('exit', exit), ('quit', quit)):
+                    if value is None:
+                        _builtins.__dict__.pop(name, None)
+                    else:
+                        setattr(_builtins, name, value)
+        _azr_warm_scripts()
+        del _azr_warm_scripts
 
         # CPython 3.11 specialises bytecode in place during a function's first runs. Running the harness here
         # on a trusted sample means children inherit it already specialised instead of each copying the code

@@ -16,6 +16,20 @@ final class ZygoteProcess {
         var cpuNanoseconds: UInt64
         var maxResidentKilobytes: UInt64
         var report: [UInt8]
+        /// Script jobs: the kept stdout and stderr bytes, and whether more was written and dropped.
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var stdoutTruncated = false
+        var stderrTruncated = false
+    }
+
+    /// What a job asks of the zygote besides its payload (see zygote_wire.h).
+    struct JobOptions {
+        var script = false
+        var stdin: [UInt8] = []
+        var directory: String?
+        var cpuSeconds: Int = 0
+        var memoryBytes: Int = 0
     }
 
     /// Spawns a zygote and waits until it has initialised Python and run the prelude.
@@ -73,27 +87,37 @@ final class ZygoteProcess {
     deinit { terminate() }
 
     /// Runs one job; throws `ZygoteFailure` when the zygote itself misbehaves (it is then dead).
-    func run(payload: [UInt8], timeoutMilliseconds: Int) throws -> RawResult {
+    func run(payload: [UInt8], timeoutMilliseconds: Int, options: JobOptions = JobOptions()) throws -> RawResult {
         let jobID = nextJobID
         nextJobID += 1
-        var header = [UInt8](repeating: 0, count: 24)
+        let directory = Array((options.directory ?? "").utf8)
+        var header = [UInt8](repeating: 0, count: ZygoteWire.jobHeaderSize)
         header.store(ZygoteWire.jobMagic, at: 0)
         header.store(UInt32(payload.count), at: 4)
         header.store(jobID, at: 8)
         header.store(UInt64(timeoutMilliseconds), at: 16)
+        header.store(options.script ? ZygoteWire.scriptFlag : 0, at: 24)
+        header.store(UInt32(options.stdin.count), at: 28)
+        header.store(UInt32(directory.count), at: 32)
+        header.store(UInt32(options.cpuSeconds), at: 36)
+        header.store(UInt64(options.memoryBytes), at: 40)
         do {
-            try send(header + payload)
+            try send(header + payload + options.stdin + directory)
             // The zygote enforces the job's deadline itself; ours only catches a zygote that stopped answering.
             let deadline = DispatchTime.now() + .milliseconds(timeoutMilliseconds + 5000)
-            let reply = try receive(48, deadline: deadline)
+            let reply = try receive(ZygoteWire.resultHeaderSize, deadline: deadline)
             guard reply.load(UInt32.self, at: 0) == ZygoteWire.resultMagic, reply.load(UInt64.self, at: 8) == jobID else {
                 throw ZygoteFailure("the zygote's reply is out of step")
             }
-            let length = Int(reply.load(UInt32.self, at: 4))
-            let report = try receive(length, deadline: deadline)
+            let report = try receive(Int(reply.load(UInt32.self, at: 4)), deadline: deadline)
+            let stdout = try receive(Int(reply.load(UInt32.self, at: 48)), deadline: deadline)
+            let stderr = try receive(Int(reply.load(UInt32.self, at: 52)), deadline: deadline)
+            let flags = reply.load(UInt32.self, at: 56)
             return RawResult(end: reply.load(Int32.self, at: 16), code: reply.load(Int32.self, at: 20),
                              wallNanoseconds: reply.load(UInt64.self, at: 24), cpuNanoseconds: reply.load(UInt64.self, at: 32),
-                             maxResidentKilobytes: reply.load(UInt64.self, at: 40), report: report)
+                             maxResidentKilobytes: reply.load(UInt64.self, at: 40), report: report,
+                             stdout: stdout, stderr: stderr,
+                             stdoutTruncated: flags & 1 != 0, stderrTruncated: flags & 2 != 0)
         } catch {
             terminate()
             throw error
@@ -123,6 +147,7 @@ final class ZygoteProcess {
     }
 
     private func receive(_ count: Int, deadline: DispatchTime) throws -> [UInt8] {
+        if count == 0 { return [] }
         var bytes = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
@@ -155,12 +180,17 @@ enum ZygoteWire {
     static let jobMagic: UInt32 = 0x4a52_5a41
     static let resultMagic: UInt32 = 0x4f52_5a41
 
+    static let scriptFlag: UInt32 = 1
+    static let configHeaderSize = 56
+    static let jobHeaderSize = 48
+    static let resultHeaderSize = 64
+
     enum End: Int32 { case exited = 0, signaled, timeout, resultTooBig, forkFailed }
 
     static func configuration(prelude: String, bpf: [UInt8], policy: SandboxPolicy) -> [UInt8] {
         let source = Array(prelude.utf8)
-        let readable = Array(policy.readablePaths.joined(separator: "\n").utf8)
-        var header = [UInt8](repeating: 0, count: 40)
+        let readable = Array((policy.readablePaths + policy.pythonPath).joined(separator: "\n").utf8)
+        var header = [UInt8](repeating: 0, count: configHeaderSize)
         header.store(configMagic, at: 0)
         header.store(UInt32(source.count), at: 4)
         header.store(UInt32(bpf.count), at: 8)
@@ -168,6 +198,8 @@ enum ZygoteWire {
         header.store(UInt64(policy.cpuSeconds), at: 16)
         header.store(UInt64(policy.addressSpaceBytes), at: 24)
         header.store(UInt64(policy.resultBytes), at: 32)
+        header.store(UInt64(policy.outputBytes), at: 40)
+        header.store(UInt64(policy.fileBytes), at: 48)
         return header + source + bpf + readable
     }
 }

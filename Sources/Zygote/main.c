@@ -36,6 +36,8 @@
 /* Files a child may hold open at once when it may read files: enough for an import chain's source and
  * extension modules, few enough that a program cannot pin many. */
 #define CHILD_READ_FDS 16
+/* A whole program with a directory of its own opens its files as well as its imports. */
+#define CHILD_SCRIPT_FDS 64
 
 /* Access rights by Landlock ABI version, for kernels newer than this header. */
 #ifndef LANDLOCK_ACCESS_FS_REFER
@@ -51,6 +53,8 @@
 static struct azr_config_header config;
 static struct sock_fprog seccomp_program;
 static PyObject *run_function;
+/* The prelude's _azr_script(source) -> exit status, for script jobs; NULL if the prelude has none. */
+static PyObject *script_function;
 static int devnull_fd = -1;
 static pid_t zygote_pid;
 /* max_result_bytes + 1, mapped once (a per-job malloc of megabytes would be an mmap each time) and kept out of
@@ -60,6 +64,18 @@ static char *result_buffer;
 /* A Landlock ruleset built once in the zygote (read-only beneath the policy's paths, nothing else) that each
  * child enforces on itself before its seccomp filter; -1 when the policy lets children read no files. */
 static int landlock_ruleset = -1;
+static long landlock_abi;
+/* The readable paths again, as O_PATH descriptors kept open in the zygote: a script job that works in a
+ * directory builds its own ruleset from them in the child (rules cannot be added to a shared ruleset without
+ * every later child inheriting them). */
+#define MAX_READABLE 64
+static int readable_fds[MAX_READABLE];
+static int readable_is_directory[MAX_READABLE];
+static int readable_count;
+/* Script jobs' stdout and stderr, kept up to max_output_bytes each and mapped once like result_buffer; bytes
+ * past that are read into drain_buffer and dropped, so a chatty program never blocks on a full pipe. */
+static char *stdout_buffer, *stderr_buffer;
+static char drain_buffer[65536];
 
 static int read_exact(int fd, void *buffer, size_t length) {
     char *cursor = buffer;
@@ -143,6 +159,8 @@ static int load_prelude(const char *source) {
         return -1;
     }
     Py_INCREF(run_function);
+    script_function = PyDict_GetItemString(globals, "_azr_script");
+    if (script_function != NULL) Py_INCREF(script_function);
     return 0;
 }
 
@@ -168,15 +186,23 @@ static const char *landlock_allow_reading(int ruleset, const char *path, char *m
         .parent_fd = fd,
     };
     long status = syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
+    if (status != 0) {
+        close(fd);
+        return snprintf(message, size, "Landlock refused a rule for %s: %s", path, strerror(errno)), message;
+    }
+    /* Above the child's fixed descriptors 0..3, which confine_child overwrites before it uses these. */
+    int kept = readable_count < MAX_READABLE ? fcntl(fd, F_DUPFD_CLOEXEC, CHILD_RESULT_FD + 1) : -1;
     close(fd);
-    if (status != 0) return snprintf(message, size, "Landlock refused a rule for %s: %s", path, strerror(errno)), message;
+    if (kept < 0) return snprintf(message, size, "cannot keep a descriptor for %s", path), message;
+    readable_fds[readable_count] = kept;
+    readable_is_directory[readable_count++] = is_directory;
     return NULL;
 }
 
 /* Builds the ruleset from the config's newline-separated paths; "python_stdlib" stands for every directory on
  * this interpreter's sys.path. Returns NULL or the reason, for the ready message. */
 static const char *build_landlock_ruleset(char *paths, char *message, size_t size) {
-    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    long abi = landlock_abi;
     if (abi < 1)
         return "the policy lets programs read files, which needs Landlock (Linux 5.13 or later, with landlock among the boot-time LSMs)";
     struct landlock_ruleset_attr attr = {.handled_access_fs = landlock_handled_rights(abi)};
@@ -208,33 +234,97 @@ static void set_limit(int resource, rlim_t soft, rlim_t hard) {
     if (setrlimit(resource, &limit) != 0) _exit(120);
 }
 
+/* What one child gets besides the policy: its standard descriptors (-1: /dev/null), the directory it works in
+ * (NULL: none, and nothing writable), and its CPU and address-space limits. */
+struct child_setup {
+    int stdin_fd, stdout_fd, stderr_fd;
+    const char *directory;
+    rlim_t cpu_seconds;
+    rlim_t address_space; /* 0: unlimited */
+};
+
+/* A script's own Landlock ruleset: the policy's readable paths, and its directory to read and write beneath,
+ * without links, special files or execution. Built in the child, as each run has its own directory. */
+static int script_ruleset(const char *directory) {
+    if (landlock_abi < 1) return -1;
+    struct landlock_ruleset_attr attr = {.handled_access_fs = landlock_handled_rights(landlock_abi)};
+    int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    if (ruleset < 0) return -1;
+    for (int index = 0; index < readable_count; index++) {
+        struct landlock_path_beneath_attr rule = {
+            .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | (readable_is_directory[index] ? LANDLOCK_ACCESS_FS_READ_DIR : 0),
+            .parent_fd = readable_fds[index],
+        };
+        if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0) return -1;
+    }
+    int fd = open(directory, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct landlock_path_beneath_attr rule = {
+        .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                          LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_DIR |
+                          LANDLOCK_ACCESS_FS_MAKE_REG | (landlock_abi >= 3 ? LANDLOCK_ACCESS_FS_TRUNCATE : 0),
+        .parent_fd = fd,
+    };
+    long status = syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
+    close(fd);
+    return status == 0 ? ruleset : -1;
+}
+
 /* Everything between fork and the untrusted code. Any failure exits with a code in 119..124, which the pool
  * reports as a sandbox failure, never as a program result. */
-static void confine_child(int result_fd) {
+static void confine_child(int result_fd, const struct child_setup *setup) {
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (dup2(devnull_fd, 0) < 0 || dup2(devnull_fd, 1) < 0 || dup2(devnull_fd, 2) < 0) _exit(121);
+    int in = setup->stdin_fd >= 0 ? setup->stdin_fd : devnull_fd;
+    int out = setup->stdout_fd >= 0 ? setup->stdout_fd : devnull_fd;
+    int err = setup->stderr_fd >= 0 ? setup->stderr_fd : devnull_fd;
+    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(121);
     if (dup2(result_fd, CHILD_RESULT_FD) < 0) _exit(121);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(123);
-    /* Before close_range, which closes the ruleset's descriptor. */
-    if (landlock_ruleset >= 0 && syscall(SYS_landlock_restrict_self, landlock_ruleset, 0) != 0) _exit(119);
+    /* Before close_range, which closes the rulesets' descriptors. */
+    if (setup->directory != NULL) {
+        if (chdir(setup->directory) != 0) _exit(121);
+        int ruleset = script_ruleset(setup->directory);
+        if (ruleset < 0 || syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) _exit(119);
+    } else if (landlock_ruleset >= 0 && syscall(SYS_landlock_restrict_self, landlock_ruleset, 0) != 0) {
+        _exit(119);
+    }
     if (syscall(SYS_close_range, CHILD_RESULT_FD + 1, ~0u, 0) != 0) _exit(121);
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(122);
     if (getppid() != zygote_pid) _exit(122);
 
-    set_limit(RLIMIT_CPU, (rlim_t)config.cpu_seconds, (rlim_t)config.cpu_seconds + 1);
-    if (config.address_space) set_limit(RLIMIT_AS, (rlim_t)config.address_space, (rlim_t)config.address_space);
-    set_limit(RLIMIT_FSIZE, 0, 0);
+    set_limit(RLIMIT_CPU, setup->cpu_seconds, setup->cpu_seconds + 1);
+    if (setup->address_space) set_limit(RLIMIT_AS, setup->address_space, setup->address_space);
+    rlim_t file_bytes = setup->directory != NULL ? (rlim_t)config.max_file_bytes : 0;
+    set_limit(RLIMIT_FSIZE, file_bytes, file_bytes);
     set_limit(RLIMIT_NPROC, 0, 0);
     set_limit(RLIMIT_CORE, 0, 0);
-    rlim_t descriptors = CHILD_RESULT_FD + 1 + (landlock_ruleset >= 0 ? CHILD_READ_FDS : 0);
+    rlim_t descriptors = CHILD_RESULT_FD + 1 +
+                         (setup->directory != NULL ? CHILD_SCRIPT_FDS : landlock_ruleset >= 0 ? CHILD_READ_FDS : 0);
     set_limit(RLIMIT_NOFILE, descriptors, descriptors);
 
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &seccomp_program) != 0) _exit(124);
+}
+
+/* The limits every call job gets: the config's. */
+static struct child_setup call_setup(void) {
+    struct child_setup setup = {-1, -1, -1, NULL, (rlim_t)config.cpu_seconds, (rlim_t)config.address_space};
+    return setup;
+}
+
+/* The zygote's mapped size now, which a forked child starts with: a script's memory limit counts on top of it,
+ * so a program gets what it asked for whatever the interpreter inherited. */
+static rlim_t mapped_bytes(void) {
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char text[64] = {0};
+    ssize_t got = read(fd, text, sizeof text - 1);
+    close(fd);
+    return got > 0 ? (rlim_t)strtoull(text, NULL, 10) * (rlim_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
 /* Confines one throwaway child through the real path before the first job, so a kernel without pidfd_open,
@@ -251,7 +341,8 @@ static const char *self_test(void) {
     if (pid < 0) return "fork failed";
     if (pid == 0) {
         PyOS_AfterFork_Child();
-        confine_child(fds[1]);
+        struct child_setup setup = call_setup();
+        confine_child(fds[1], &setup);
         _exit(0);
     }
     close(fds[1]);
@@ -273,12 +364,53 @@ static const char *self_test(void) {
 
 static void run_child(int result_fd, const char *payload, uint32_t payload_len) {
     PyOS_AfterFork_Child();
-    confine_child(result_fd);
+    struct child_setup setup = call_setup();
+    confine_child(result_fd, &setup);
     PyObject *argument = PyBytes_FromStringAndSize(payload, payload_len);
     PyObject *result = argument ? PyObject_CallOneArg(run_function, argument) : NULL;
     if (result == NULL || !PyBytes_Check(result)) _exit(125);
     if (write_exact(CHILD_RESULT_FD, PyBytes_AS_STRING(result), (size_t)PyBytes_GET_SIZE(result)) != 0) _exit(126);
     _exit(0);
+}
+
+/* A script child writes one byte on its result pipe once confined, before the program runs: an exit status in
+ * 119..126 then is the program's own, not a failed setup. */
+#define SCRIPT_STARTED 'S'
+
+static void run_script_child(int result_fd, const struct child_setup *setup, const char *source, uint32_t source_len) {
+    PyOS_AfterFork_Child();
+    confine_child(result_fd, setup);
+    if (script_function == NULL) _exit(125);
+    char started = SCRIPT_STARTED;
+    if (write_exact(CHILD_RESULT_FD, &started, 1) != 0) _exit(126);
+    PyObject *argument = PyBytes_FromStringAndSize(source, source_len);
+    PyObject *status = argument ? PyObject_CallOneArg(script_function, argument) : NULL;
+    long code = status != NULL && PyLong_Check(status) ? PyLong_AsLong(status) : 1;
+    _exit((int)(code & 0xff));
+}
+
+/* One pipe the zygote drains while a child runs. */
+struct stream {
+    int fd;          /* -1 once closed */
+    char *buffer;
+    size_t capacity; /* bytes kept; the rest are read and dropped */
+    size_t length;
+    int overflowed;
+};
+
+/* Reads what the pipe holds; closes the stream at end of file or on an error. */
+static void drain(struct stream *stream) {
+    int keep = stream->length < stream->capacity;
+    char *target = keep ? stream->buffer + stream->length : drain_buffer;
+    size_t room = keep ? stream->capacity - stream->length : sizeof drain_buffer;
+    ssize_t got = read(stream->fd, target, room);
+    if (got > 0) {
+        if (keep) stream->length += (size_t)got;
+        else stream->overflowed = 1;
+    } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+        close(stream->fd);
+        stream->fd = -1;
+    }
 }
 
 /* Runs one job to its end: the child exits, is killed at the deadline, or overflows its result cap. The
@@ -287,71 +419,106 @@ static void run_job(const struct azr_job_header *job, const char *payload) {
     struct azr_result_header reply = {0};
     reply.magic = AZR_MAGIC_RESULT;
     reply.job_id = job->job_id;
+    int script = (job->flags & AZR_JOB_SCRIPT) != 0;
 
-    size_t capacity = (size_t)config.max_result_bytes;
-    char *result = result_buffer;
-    size_t result_len = 0;
-    int pipe_fds[2];
+    /* The result pipe keeps one byte past the cap, which is how an oversized result is noticed. */
+    struct stream streams[3] = {
+        {-1, result_buffer, (size_t)config.max_result_bytes + 1, 0, 0},
+        {-1, stdout_buffer, (size_t)config.max_output_bytes, 0, 0},
+        {-1, stderr_buffer, (size_t)config.max_output_bytes, 0, 0},
+    };
+    int write_ends[3] = {-1, -1, -1};
+    int stdin_fd = -1;
+    char *directory = NULL;
     uint64_t started = now_ns();
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
-        reply.end = AZR_END_FORK_FAILED;
-        reply.code = errno;
-        goto send;
+    for (int index = 0; index < (script ? 3 : 1); index++) {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) != 0) {
+            reply.end = AZR_END_FORK_FAILED;
+            reply.code = errno;
+            goto cleanup;
+        }
+        streams[index].fd = fds[0];
+        write_ends[index] = fds[1];
     }
+    struct child_setup setup = call_setup();
+    if (script) {
+        const char *input = payload + job->payload_len;
+        if (job->stdin_len > 0) {
+            stdin_fd = memfd_create("stdin", MFD_CLOEXEC);
+            if (stdin_fd < 0 || write_exact(stdin_fd, input, job->stdin_len) != 0 || lseek(stdin_fd, 0, SEEK_SET) != 0) {
+                reply.end = AZR_END_FORK_FAILED;
+                reply.code = errno;
+                goto cleanup;
+            }
+        }
+        if (job->directory_len > 0) directory = strndup(input + job->stdin_len, job->directory_len);
+        uint64_t memory = job->memory_bytes ? job->memory_bytes : config.address_space;
+        setup.stdin_fd = stdin_fd;
+        setup.stdout_fd = write_ends[1];
+        setup.stderr_fd = write_ends[2];
+        setup.directory = directory;
+        setup.address_space = memory ? mapped_bytes() + (rlim_t)memory : 0;
+    }
+    if (job->cpu_seconds) setup.cpu_seconds = job->cpu_seconds;
 
     pid_t pid = fork();
     if (pid < 0) {
         reply.end = AZR_END_FORK_FAILED;
         reply.code = errno;
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
-        goto send;
+        goto cleanup;
     }
-    if (pid == 0) run_child(pipe_fds[1], payload, job->payload_len);
+    if (pid == 0) {
+        if (script) run_script_child(write_ends[0], &setup, payload, job->payload_len);
+        run_child(write_ends[0], payload, job->payload_len);
+    }
+    for (int index = 0; index < 3; index++) {
+        if (write_ends[index] >= 0) close(write_ends[index]);
+        write_ends[index] = -1;
+    }
 
-    close(pipe_fds[1]);
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     uint64_t deadline = started + job->timeout_ms * 1000000ull;
-    int killed_for = -1, pipe_open = 1, exited = 0;
-    while (!exited || pipe_open) {
-        struct pollfd fds[3] = {
-            {pipe_open ? pipe_fds[0] : -1, POLLIN, 0},
+    int killed_for = -1, exited = 0;
+    for (;;) {
+        int open_streams = (streams[0].fd >= 0) + (streams[1].fd >= 0) + (streams[2].fd >= 0);
+        if (exited && open_streams == 0) break;
+        struct pollfd fds[5] = {
+            {streams[0].fd, POLLIN, 0},
+            {streams[1].fd, POLLIN, 0},
+            {streams[2].fd, POLLIN, 0},
             {exited ? -1 : pidfd, POLLIN, 0},
             {CONTROL_FD, 0, 0}, /* POLLHUP only: the pool went away */
         };
         uint64_t now = now_ns();
         int wait_ms = now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
-        int ready = poll(fds, 3, exited ? 1000 : wait_ms);
+        int ready = poll(fds, 5, exited ? 1000 : wait_ms);
         if (ready < 0 && errno == EINTR) continue;
-        if (fds[2].revents & (POLLHUP | POLLERR)) {
+        if (fds[4].revents & (POLLHUP | POLLERR)) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             _exit(0);
         }
-        if (fds[0].revents) {
-            ssize_t got = read(pipe_fds[0], result + result_len, capacity + 1 - result_len);
-            if (got > 0) {
-                result_len += (size_t)got;
-                if (result_len > capacity && killed_for < 0) {
-                    killed_for = AZR_END_RESULT_TOO_BIG;
-                    kill(pid, SIGKILL);
-                    result_len = 0;
-                    pipe_open = 0;
-                }
-            } else if (got == 0 || errno != EAGAIN) {
-                pipe_open = 0;
-            }
+        for (int index = 0; index < 3; index++)
+            if (streams[index].fd >= 0 && fds[index].revents) drain(&streams[index]);
+        if (streams[0].length > config.max_result_bytes && killed_for < 0) {
+            killed_for = AZR_END_RESULT_TOO_BIG;
+            kill(pid, SIGKILL);
         }
-        if (fds[1].revents) exited = 1;
+        if (fds[3].revents) exited = 1;
         if (!exited && now_ns() >= deadline && killed_for < 0) {
             killed_for = AZR_END_TIMEOUT;
             kill(pid, SIGKILL);
         }
         /* A dead child holds no write end, so once it has exited a closed pipe is only a matter of draining.
-         * The 1 s poll above bounds that in case something else (it cannot) kept the pipe open. */
-        if (exited && ready == 0) pipe_open = 0;
+         * The 1 s poll above bounds that in case something else (it cannot) kept a pipe open. */
+        if (exited && ready == 0)
+            for (int index = 0; index < 3; index++)
+                if (streams[index].fd >= 0) {
+                    close(streams[index].fd);
+                    streams[index].fd = -1;
+                }
     }
-    close(pipe_fds[0]);
     if (pidfd >= 0) close(pidfd);
 
     int status = 0;
@@ -363,7 +530,7 @@ static void run_job(const struct azr_job_header *job, const char *payload) {
     if (killed_for >= 0) {
         reply.end = killed_for;
         reply.code = SIGKILL;
-        if (killed_for == AZR_END_RESULT_TOO_BIG) result_len = 0;
+        if (killed_for == AZR_END_RESULT_TOO_BIG) streams[0].length = 0;
     } else if (WIFSIGNALED(status)) {
         reply.end = AZR_END_SIGNALED;
         reply.code = WTERMSIG(status);
@@ -372,12 +539,33 @@ static void run_job(const struct azr_job_header *job, const char *payload) {
         reply.code = WEXITSTATUS(status);
     }
 
-send:
+cleanup:
+    for (int index = 0; index < 3; index++) {
+        if (streams[index].fd >= 0) close(streams[index].fd);
+        if (write_ends[index] >= 0) close(write_ends[index]);
+    }
+    if (stdin_fd >= 0) close(stdin_fd);
+    free(directory);
     reply.wall_ns = now_ns() - started;
-    reply.result_len = (uint32_t)result_len;
+    reply.result_len = (uint32_t)streams[0].length;
+    reply.stdout_len = (uint32_t)streams[1].length;
+    reply.stderr_len = (uint32_t)streams[2].length;
+    reply.output_flags = (streams[1].overflowed ? AZR_OUTPUT_STDOUT_TRUNCATED : 0) |
+                         (streams[2].overflowed ? AZR_OUTPUT_STDERR_TRUNCATED : 0);
     if (write_exact(CONTROL_FD, &reply, sizeof reply) != 0 ||
-        (result_len && write_exact(CONTROL_FD, result, result_len) != 0))
+        (reply.result_len && write_exact(CONTROL_FD, result_buffer, reply.result_len) != 0) ||
+        (reply.stdout_len && write_exact(CONTROL_FD, stdout_buffer, reply.stdout_len) != 0) ||
+        (reply.stderr_len && write_exact(CONTROL_FD, stderr_buffer, reply.stderr_len) != 0))
         _exit(0);
+}
+
+/* Memory the zygote reads children's output into: mapped once, untouched pages cost nothing, and fork leaves it
+ * out of every child. */
+static char *kept_out_of_children(size_t size) {
+    char *mapping = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapping == MAP_FAILED) return NULL;
+    if (madvise(mapping, size, MADV_DONTFORK) != 0) return NULL;
+    return mapping;
 }
 
 int main(void) {
@@ -403,12 +591,14 @@ int main(void) {
     }
     seccomp_program.len = (unsigned short)(config.bpf_len / sizeof(struct sock_filter));
     seccomp_program.filter = filter;
-    size_t result_capacity = (size_t)config.max_result_bytes + 1;
-    result_buffer = mmap(NULL, result_capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (result_buffer == MAP_FAILED || madvise(result_buffer, result_capacity, MADV_DONTFORK) != 0) {
-        send_ready(1, "cannot allocate the result buffer");
+    result_buffer = kept_out_of_children((size_t)config.max_result_bytes + 1);
+    stdout_buffer = kept_out_of_children((size_t)config.max_output_bytes + 1);
+    stderr_buffer = kept_out_of_children((size_t)config.max_output_bytes + 1);
+    if (result_buffer == NULL || stdout_buffer == NULL || stderr_buffer == NULL) {
+        send_ready(1, "cannot allocate the result buffers");
         return 2;
     }
+    landlock_abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 
     /* Isolated: no environment variables, no user site, no site import, no signal handlers of Python's own;
      * a fixed hash seed so str/bytes hashing (and so set iteration order) is the same in every run. */
@@ -447,8 +637,9 @@ int main(void) {
     for (;;) {
         struct azr_job_header job;
         if (read_exact(CONTROL_FD, &job, sizeof job) != 0 || job.magic != AZR_MAGIC_JOB) return 0;
-        char *payload = malloc((size_t)job.payload_len + 1);
-        if (payload == NULL || read_exact(CONTROL_FD, payload, job.payload_len) != 0) return 0;
+        size_t length = (size_t)job.payload_len + job.stdin_len + job.directory_len;
+        char *payload = malloc(length + 1);
+        if (payload == NULL || read_exact(CONTROL_FD, payload, length) != 0) return 0;
         run_job(&job, payload);
         free(payload);
     }

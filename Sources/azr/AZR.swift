@@ -9,7 +9,7 @@ struct AZR: ParsableCommand {
         abstract: "AZR Gym: zero-data self-play training of code reasoners.",
         discussion: "Exit status: 0 on success, 1 when a command fails while running, 2 for usage errors (bad options, missing or unreadable inputs).",
         subcommands: [TrainCommand.self, EvalCommand.self, ReportCommand.self, ExperimentCommand.self, GenerateCommand.self, BufferCommand.self,
-                      SandboxCommand.self, BenchCommand.self, ModelCommand.self])
+                      SandboxCommand.self, BenchCommand.self, ModelCommand.self, ServeCommand.self])
 
     /// Every error leaves as one line: usage problems (`CLIError.usage`, ArgumentParser's parse and validation
     /// errors) with status 2, failures while running with 1.
