@@ -91,6 +91,7 @@ bench: build model
 	@mkdir -p bench-results
 	$(AZR) sandbox bench --output bench-results/sandbox.json | tee bench-results/sandbox.md
 	$(AZR) bench tasks --output bench-results/tasks.json | tee bench-results/tasks.md
+	$(AZR) bench serve --output bench-results/serve.json | tee bench-results/serve.md
 	$(AZR) bench trainer --threads 1 --output bench-results/trainer.json | tee bench-results/trainer.md
 	$(AZR) bench trainer --threads 2 --output bench-results/trainer-2-threads.json | tee bench-results/trainer-2-threads.md
 	$(AZR) bench trainer --threads 1 --model qwen2.5-coder-0.5b --output bench-results/trainer-qwen.json | tee bench-results/trainer-qwen.md

@@ -61,4 +61,22 @@ final class ServeCommandTests: XCTestCase {
         let parsed = try? JSONSerialization.jsonObject(with: Data(value.bytes)) as? [String: Any]
         XCTAssertEqual(parsed?["b"] as? String, "tab\there \"q\" \u{1} é\n")
     }
+
+    func testBenchServePrintsItsFiguresAsJSON() throws {
+        let process = Process()
+        process.executableURL = ServedProcess.binary
+        process.arguments = ["bench", "serve", "--json", "--seconds", "1", "--spawn-seconds", "1", "--clients", "8"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let figures = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for key in ["runs_per_s", "p50_ms", "p99_ms", "spawn_runs_per_s", "ratio"] {
+            XCTAssertNotNil(figures[key] as? Double, key)
+        }
+        XCTAssertEqual(figures["wrong_answers"] as? Int, 0)
+        XCTAssertGreaterThan(figures["requests"] as? Int ?? 0, 0)
+    }
 }
