@@ -22,6 +22,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxFetchBytes = 64 << 20
     /// `memory_limit_MB` is honoured up to this.
     public var maxMemoryMegabytes = 4096
+    /// A keep-alive connection with nothing running for it is closed after this many seconds without a request.
+    public var idleSeconds = 120
     /// Where each run's private directory is made (and removed after it); a folder of its own is made inside.
     public var scratchParent = FileManager.default.temporaryDirectory.path
 

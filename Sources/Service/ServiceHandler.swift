@@ -20,6 +20,8 @@ final class ServiceHandler: ChannelInboundHandler {
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var bodyTooLarge = false
+    /// Requests read whose answers are not yet written; an idle connection is closed only when none are.
+    private var unanswered = 0
 
     init(state: ServiceState) {
         self.state = state
@@ -43,7 +45,18 @@ final class ServiceHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            unanswered += 1
             handle(context: context, head: head)
+        }
+    }
+
+    /// The pipeline's IdleStateHandler says nothing was read for a while: close the connection unless a
+    /// program is still running for it.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent, unanswered == 0 {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 
@@ -122,6 +135,7 @@ final class ServiceHandler: ChannelInboundHandler {
         } else if version.major == 1 && version.minor == 0 {
             headers.add(name: "connection", value: "keep-alive")
         }
+        unanswered -= 1
         var buffer = context.channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)

@@ -22,14 +22,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest request body, in MiB (413 past it).") var maxBodyMb = 32
     @Option(help: "Largest run_timeout honoured, in seconds.") var maxRunSeconds = 60.0
     @Option(help: "Largest memory_limit_MB honoured.") var maxMemoryMb = 4096
+    @Option(help: "Seconds a keep-alive connection with nothing running may stay silent before it is closed.") var idleSeconds = 120
     @Option(help: "Folder for the runs' private directories (default: the system's temporary folder).") var scratch: String?
 
     func validate() throws {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         guard maxQueue >= 0 else { throw ValidationError("--max-queue must not be negative") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
-        guard maxBodyMb > 0, maxRunSeconds > 0, maxMemoryMb > 0 else {
-            throw ValidationError("--max-body-mb, --max-run-seconds and --max-memory-mb must be positive")
+        guard maxBodyMb > 0, maxRunSeconds > 0, maxMemoryMb > 0, idleSeconds > 0 else {
+            throw ValidationError("--max-body-mb, --max-run-seconds, --max-memory-mb and --idle-seconds must be positive")
         }
     }
 
@@ -43,6 +44,7 @@ struct ServeCommand: ParsableCommand {
         settings.maxBodyBytes = maxBodyMb << 20
         settings.maxRunSeconds = maxRunSeconds
         settings.maxMemoryMegabytes = maxMemoryMb
+        settings.idleSeconds = idleSeconds
         if let scratch { settings.scratchParent = scratch }
         if let tokenFile {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {

@@ -79,4 +79,47 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(figures["wrong_answers"] as? Int, 0)
         XCTAssertGreaterThan(figures["requests"] as? Int ?? 0, 0)
     }
+
+    func testASilentConnectionIsClosedButOneWaitingForItsProgramIsNot() throws {
+        let served = try ServedProcess(["--workers", "1", "--idle-seconds", "1"])
+        defer { _ = served.stop() }
+        func connect() throws -> Int32 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(served.port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let status = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard status == 0 else { throw XCTSkip("cannot connect: \(errno)") }
+            var limit = timeval(tv_sec: 6, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            return fd
+        }
+        func readAll(_ fd: Int32) -> String {
+            var text = [UInt8]()
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let got = recv(fd, &chunk, chunk.count, 0)
+                if got <= 0 { break }
+                text += chunk[0..<got]
+            }
+            return String(decoding: text, as: UTF8.self)
+        }
+        let silent = try connect()
+        defer { close(silent) }
+        let started = Date()
+        XCTAssertEqual(readAll(silent), "")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 4, "the silent connection was not closed")
+
+        let busy = try connect()
+        defer { close(busy) }
+        let body = #"{"code": "import time\ntime.sleep(2.5)\nprint('late')"}"#
+        let request = "POST /run_code HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        _ = request.withCString { send(busy, $0, strlen($0), 0) }
+        let answer = readAll(busy)
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 OK"), answer)
+        XCTAssertTrue(answer.contains(#""stdout": "late\n""#), answer)
+    }
 }
