@@ -13,7 +13,8 @@ final class WorkQueue: @unchecked Sendable {
     init(workers: Int, capacity: Int) {
         self.capacity = capacity
         for index in 0..<workers {
-            let thread = Thread { [unowned self] in self.work() }
+            // Each thread holds the queue until it leaves work() after stop().
+            let thread = Thread { self.work() }
             thread.name = "azr-serve-worker-\(index)"
             thread.start()
         }
