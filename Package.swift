@@ -57,7 +57,7 @@ let package = Package(
                           swiftSettings: fastMath),
         // Seeded mutation fuzzing of the parsers (`make fuzz`; a short run is part of `make test`).
         .executableTarget(name: "azr-fuzz",
-                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer",
+                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer", "Service",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/Fuzz"),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),

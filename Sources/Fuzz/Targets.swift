@@ -1,13 +1,14 @@
 import Foundation
 import Gym
 import Sandbox
+import Service
 import Tasks
 import Trainer
 
 /// Every parser that reads model output or files, and the harness's own self-tests.
 enum Targets {
     static func all(scratch: Scratch) -> [FuzzTarget] {
-        [answer, literal, marshal, gguf(scratch), buffer(scratch), policy, config(scratch)]
+        [answer, literal, marshal, gguf(scratch), buffer(scratch), policy, config(scratch), runCode]
     }
 
     /// Targets that must fail, so a test can show the harness catches each kind of failure.
@@ -174,11 +175,46 @@ enum Targets {
 
     static let policy = FuzzTarget(
         name: "policy", summary: "sandbox policy files",
-        seeds: { try seedFiles(["sandbox-policies/default.json", "sandbox-policies/strict.json", "sandbox-policies/benchmark.json"]) },
+        seeds: { try seedFiles(["sandbox-policies/default.json", "sandbox-policies/strict.json", "sandbox-policies/benchmark.json",
+                                "sandbox-policies/service.json"]) },
         dictionary: ["\"syscall\"", "\"args\"", "\"index\"", "\"op\"", "\"masked_eq\"", "\"value\"", "\"limits\"", "-1",
                      "18446744073709551615", "1e999", "\"kill\"", "\"errno\"", "[", "]", "{", "}", ","],
         run: { bytes in
             _ = try SandboxPolicy(json: Data(bytes), file: "fuzz.json")
+            return true
+        })
+
+    /// azr serve's request bodies: whatever is accepted must be safe to act on (paths inside the run's
+    /// directory, a positive timeout); whatever is refused must name at least one field.
+    static let runCode = FuzzTarget(
+        name: "run_code", summary: "azr serve's /run_code bodies (SandboxFusion's fields, 422 problems)",
+        seeds: {
+            [
+                #"{"code": "print(1)", "language": "python", "run_timeout": 2.5, "memory_limit_MB": 1024, "stdin": null}"#,
+                #"{"code": "x", "files": {"a/b.txt": "aGk=", "c": null}, "fetch_files": ["out.txt", "d/e"]}"#,
+                #"{"code": "x", "stdin": "3 4\n", "compile_timeout": 10, "unknown": [1, {"k": 2}]}"#,
+            ].map { Array($0.utf8) }
+        },
+        dictionary: ["\"code\"", "\"files\"", "\"fetch_files\"", "\"run_timeout\"", "\"stdin\"", "\"memory_limit_MB\"",
+                     "\"language\"", "\"../\"", "\"/etc/passwd\"", "null", "true", "-1", "0", "1e999", "\"\"", "{", "}", "[", "]",
+                     ":", ",", "\\u0000", "//", "/./"],
+        run: { bytes in
+            let request: RunCodeRequest
+            do {
+                request = try RunCodeRequest(json: bytes)
+            } catch let refused as RequestProblems {
+                if refused.problems.isEmpty { throw FuzzError.oracle("a refused body named no field") }
+                return false
+            }
+            for path in request.files.map(\.path) + request.fetchFiles {
+                let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+                if path.hasPrefix("/") || path.contains("\0") || parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+                    throw FuzzError.oracle("accepted a path outside the run's directory: \(path)")
+                }
+            }
+            if !(request.runTimeout > 0) || !request.runTimeout.isFinite {
+                throw FuzzError.oracle("accepted run_timeout \(request.runTimeout)")
+            }
             return true
         })
 

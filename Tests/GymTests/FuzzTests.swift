@@ -26,7 +26,7 @@ final class FuzzTests: XCTestCase {
                                              "--output-folder", folder.path, "--output", output.path])
         XCTAssertEqual(run.status, 0, run.stderr)
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: output))
-        XCTAssertEqual(report.targets.map(\.target), ["answer", "literal", "marshal", "gguf", "buffer", "policy", "config"])
+        XCTAssertEqual(report.targets.map(\.target), ["answer", "literal", "marshal", "gguf", "buffer", "policy", "config", "run_code"])
         for target in report.targets {
             XCTAssertNil(target.failure, target.target)
             XCTAssertGreaterThan(target.inputs, 100, target.target)
