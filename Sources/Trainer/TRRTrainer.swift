@@ -76,6 +76,14 @@ public final class TRRTrainer {
                           maxGradientNorm: maxGradientNorm)
     }
 
+    /// Frees the per-worker gradients and activation workspaces (for a 0.5B model, 2 GB per worker and up to
+    /// `activationBudgetBytes` each) until the next `step`, which allocates them again. For long evaluations
+    /// between or after training steps; the optimizer's moments and the reference are kept.
+    public func releaseWorkingMemory() {
+        gradients = []
+        workspaces = []
+    }
+
     /// Per-sequence contributions, summed over a step.
     private struct Totals {
         var loss = 0.0, clipped = 0, entropy = 0.0, kl = 0.0

@@ -133,6 +133,7 @@ struct ExperimentCommand: ParsableCommand {
         reporter.note("2/4 the base model attempts \(heldOutTasks.count) held-out, \(crux.count) CRUXEval and \(problems.count) HumanEval+ problems")
         // Evaluation sampling must not move the training run's sampler position.
         let calls = training.policy.callIndex
+        training.trainer.releaseWorkingMemory()
         let before = try measure("solving (before)", stem: "before")
         training.policy.resume(callIndex: calls)
         // The trained model answers exactly the base model's problems, even if a set has grown since (CRUXEval
@@ -158,7 +159,9 @@ struct ExperimentCommand: ParsableCommand {
             try plan.save(in: trainingRun.directory)
         }
 
-        // 4. After.
+        // 4. After. The trainer's gradients and activations are not needed to answer, and with the KL reference
+        // beside them they pushed a 0.5B run's evaluation past 24 GB.
+        training.trainer.releaseWorkingMemory()
         reporter.note("4/4 the trained model (\(steps) steps) attempts the same problems")
         let after = try measure("solving (after)", stem: "after")
         reporter.finish()

@@ -134,4 +134,19 @@ final class LearningTests: XCTestCase {
             XCTAssertEqual(one.parameters.storage[i], two.parameters.storage[i], accuracy: 1e-6)
         }
     }
+
+    /// Releasing the working memory between steps changes nothing the steps compute.
+    func testReleasingWorkingMemoryBetweenStepsGivesTheSameSteps() throws {
+        let kept = TinyModel.make(seed: 15), released = TinyModel.make(seed: 15)
+        let keptTrainer = TRRTrainer(model: kept, learningRate: 0.01, threads: 2)
+        let releasedTrainer = TRRTrainer(model: released, learningRate: 0.01, threads: 2)
+        for round in 0..<3 {
+            let batch = try alternatingBatch(kept, samples: 6, length: 3, seed: 30 + UInt64(round))
+            releasedTrainer.releaseWorkingMemory()
+            let a = try keptTrainer.step(batch), b = try releasedTrainer.step(batch)
+            XCTAssertEqual(a.loss, b.loss)
+            XCTAssertEqual(a.gradientNorm, b.gradientNorm)
+        }
+        XCTAssertEqual(Array(kept.parameters.storage), Array(released.parameters.storage))
+    }
 }
