@@ -20,16 +20,7 @@ struct SandboxBench: ParsableCommand {
         let figures = try benchmark.run { stage in
             if !json { FileHandle.standardError.write(Data("  measuring \(stage)...\n".utf8)) }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(figures)
-        if let output {
-            try AtomicFile.write(data + Data("\n".utf8), to: URL(fileURLWithPath: output))
-        }
-        if json {
-            print(String(decoding: data, as: UTF8.self))
-            return
-        }
+        if try BenchFigures.publish(figures, output: output, json: json) { return }
         let rows: [(String, Double, String)] = [
             ("sandbox, trivial program (\(figures.zygotes) zygotes)", figures.runs_per_s_trivial,
              String(format: "%.1fx python3 -c", figures.sandbox_vs_spawn)),

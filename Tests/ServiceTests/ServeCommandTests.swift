@@ -7,31 +7,17 @@ final class ServeCommandTests: XCTestCase {
     func testABusyPortIsOneLineAndStatusOne() throws {
         let first = try ServedProcess(["--workers", "1"])
         defer { _ = first.stop() }
-        let second = Process()
-        second.executableURL = ServedProcess.binary
-        second.arguments = ["serve", "--port", String(first.port), "--workers", "1"]
-        let errors = Pipe()
-        second.standardError = errors
-        second.standardOutput = Pipe()
-        try second.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        second.waitUntilExit()
-        XCTAssertEqual(second.terminationStatus, 1)
+        let second = try ServedProcess.azr(["serve", "--port", String(first.port), "--workers", "1"])
+        let text = second.stderr
+        XCTAssertEqual(second.status, 1)
         XCTAssertEqual(text.split(separator: "\n").count, 1, text)
         XCTAssertTrue(text.hasPrefix("azr: cannot listen on 127.0.0.1:\(first.port):"), text)
     }
 
     func testAMissingTokenFileIsAUsageError() throws {
-        let process = Process()
-        process.executableURL = ServedProcess.binary
-        process.arguments = ["serve", "--port", "0", "--token-file", "/nonexistent/token"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 2)
-        XCTAssertEqual(text, "azr: cannot read the token file /nonexistent/token\n")
+        let run = try ServedProcess.azr(["serve", "--port", "0", "--token-file", "/nonexistent/token"])
+        XCTAssertEqual(run.status, 2)
+        XCTAssertEqual(run.stderr, "azr: cannot read the token file /nonexistent/token\n")
     }
 
     func testRequestDefaultsAreSandboxFusions() throws {
@@ -63,16 +49,9 @@ final class ServeCommandTests: XCTestCase {
     }
 
     func testBenchServePrintsItsFiguresAsJSON() throws {
-        let process = Process()
-        process.executableURL = ServedProcess.binary
-        process.arguments = ["bench", "serve", "--json", "--seconds", "1", "--spawn-seconds", "1", "--clients", "8"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        let figures = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let run = try ServedProcess.azr(["bench", "serve", "--json", "--seconds", "1", "--spawn-seconds", "1", "--clients", "8"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let figures = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         for key in ["runs_per_s", "p50_ms", "p99_ms", "spawn_runs_per_s", "ratio"] {
             XCTAssertNotNil(figures[key] as? Double, key)
         }

@@ -43,6 +43,21 @@ final class ServedProcess {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
+    /// Runs `azr <arguments>` to its end: exit status, stdout, stderr.
+    static func azr(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
     /// SIGTERM, then its exit status, what it printed after the first line, and whether its scratch folder is
     /// empty again.
     func stop() -> (status: Int32, output: String, scratchEmpty: Bool, zygotesLeft: [Int32]) {
