@@ -129,17 +129,24 @@ public final class ZygotePool: @unchecked Sendable {
     }
 
     private func execute(_ payload: [UInt8], timeout: Int, expectedCalls: Int?, entryPoint: String) -> SandboxResult {
+        withFreeZygote(failure: { Self.failure(.sandboxFailure($0)) }) { zygote in
+            execute(payload, timeout: timeout, expectedCalls: expectedCalls, entryPoint: entryPoint, on: zygote)
+        }
+    }
+
+    /// Waits for a free slot, lends `body` a zygote and takes it back; `failure` answers when none can be had.
+    private func withFreeZygote<Result>(failure: (String) -> Result, _ body: (ZygoteProcess) -> Result) -> Result {
         free.wait()
         defer { free.signal() }
         let zygote: ZygoteProcess
         do {
-            guard let lent = try checkout() else { return Self.failure(.sandboxFailure(SandboxError.poolClosed.description)) }
+            guard let lent = try checkout() else { return failure(SandboxError.poolClosed.description) }
             zygote = lent
         } catch {
-            return Self.failure(.sandboxFailure("\(error)"))
+            return failure("\(error)")
         }
         defer { checkin(zygote) }
-        return execute(payload, timeout: timeout, expectedCalls: expectedCalls, entryPoint: entryPoint, on: zygote)
+        return body(zygote)
     }
 
     /// Runs a payload on a zygote the caller has checked out (and checks back in).
@@ -159,26 +166,18 @@ public final class ZygotePool: @unchecked Sendable {
         if let directory = job.directory, !directory.hasPrefix("/") || directory.utf8.contains(0) {
             return .failure("the working directory must be an absolute path")
         }
-        free.wait()
-        defer { free.signal() }
-        let zygote: ZygoteProcess
-        do {
-            guard let lent = try checkout() else { return .failure(SandboxError.poolClosed.description) }
-            zygote = lent
-        } catch {
-            return .failure("\(error)")
-        }
-        defer { checkin(zygote) }
         let options = ZygoteProcess.JobOptions(
             script: true, stdin: job.stdin, directory: job.directory,
             cpuSeconds: job.cpuSeconds ?? (job.timeoutMilliseconds + 999) / 1000 + 1,
             memoryBytes: job.memoryBytes ?? policy.addressSpaceBytes)
-        do {
-            var writer = MarshalWriter()
-            writer.write([("source", .text(job.source)), ("directory", job.directory.map(MarshalField.text) ?? .values(.none))])
-            return ScriptResult(try zygote.run(payload: writer.bytes, timeoutMilliseconds: job.timeoutMilliseconds, options: options))
-        } catch {
-            return .failure("zygote \(zygote.pid) failed: \(error); replaced")
+        var writer = MarshalWriter()
+        writer.write([("source", .text(job.source)), ("directory", job.directory.map(MarshalField.text) ?? .values(.none))])
+        return withFreeZygote(failure: ScriptResult.failure) { zygote in
+            do {
+                return ScriptResult(try zygote.run(payload: writer.bytes, timeoutMilliseconds: job.timeoutMilliseconds, options: options))
+            } catch {
+                return .failure("zygote \(zygote.pid) failed: \(error); replaced")
+            }
         }
     }
 
