@@ -52,12 +52,12 @@ let package = Package(
         // A task type written outside the gym, as a user would: examples/custom-task.
         .target(name: "ExampleTasks", dependencies: ["Tasks", "Sandbox"], path: "examples/custom-task"),
         .executableTarget(name: "azr",
-                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer", "Service",
+                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer", "Service", "ExampleTasks",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
         // Seeded mutation fuzzing of the parsers (`make fuzz`; a short run is part of `make test`).
         .executableTarget(name: "azr-fuzz",
-                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer", "Service",
+                          dependencies: ["Sandbox", "Tasks", "Gym", "Trainer", "Service", "ExampleTasks",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/Fuzz"),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "azr-zygote", "azr"]),

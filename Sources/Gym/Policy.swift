@@ -9,6 +9,10 @@ public struct Role: RawRepresentable, Hashable, Codable, Sendable, CustomStringC
 
     public static let propose = Role(rawValue: "propose")
     public static let solve = Role(rawValue: "solve")
+    /// LSP's challenger, which writes the queries.
+    public static let challenge = Role(rawValue: "challenge")
+    /// A self-reward judge's rollout (scored, never trained on).
+    public static let judge = Role(rawValue: "judge")
 }
 
 /// One prompt for the model.

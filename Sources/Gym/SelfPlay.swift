@@ -30,7 +30,7 @@ public struct SelfPlaySettings: Codable, Sendable, Equatable {
     }
 }
 
-/// One sample the trainer learns from. `group` is the baseline group (task type × role, as TRR++ wants).
+/// One sample the trainer learns from.
 public struct TrainingRecord: Sendable, Equatable {
     public var prompt: String
     public var completion: String
@@ -39,7 +39,27 @@ public struct TrainingRecord: Sendable, Equatable {
     public var role: Role
     /// The sampled tokens, when a model wrote the completion.
     public var trace: CompletionTrace?
-    public var group: String { "\(taskType).\(role.rawValue)" }
+    /// The baseline group when it is not task type × role (LSP: one query's answers).
+    public var baseline: String?
+    /// Scales the sample's loss (LSP's α_Ch on the challenger's samples).
+    public var weight = 1.0
+
+    public init(prompt: String, completion: String, reward: Double, taskType: String, role: Role,
+                trace: CompletionTrace? = nil, baseline: String? = nil, weight: Double = 1) {
+        self.prompt = prompt
+        self.completion = completion
+        self.reward = reward
+        self.taskType = taskType
+        self.role = role
+        self.trace = trace
+        self.baseline = baseline
+        self.weight = weight
+    }
+
+    /// Task type × role: what the metrics' mean reward is keyed by.
+    public var kind: String { "\(taskType).\(role.rawValue)" }
+    /// The group the advantage estimator takes its baseline over (TRR++: task type × role).
+    public var group: String { baseline ?? kind }
 }
 
 /// One judged solver answer, for the samples log.
@@ -100,7 +120,8 @@ public final class SelfPlay {
     }
 
     /// Proposer requests, `count` per task type in the order given, each with its references freshly drawn.
-    private func proposalRequests(for counts: [(name: String, count: Int)], scoringOnly: Bool) -> ([PolicyRequest], [[Triple]]) {
+    func proposalRequests(for counts: [(name: String, count: Int)], scoringOnly: Bool,
+                          role: Role = .propose) -> ([PolicyRequest], [[Triple]]) {
         var requests: [PolicyRequest] = []
         var references: [[Triple]] = []
         for (name, count) in counts {
@@ -109,7 +130,7 @@ public final class SelfPlay {
             for _ in 0..<count {
                 let chosen = Array(pool.shuffled(using: &generator).prefix(environment.referenceCount))
                 references.append(chosen)
-                requests.append(PolicyRequest(prompt: environment.proposerPrompt(references: chosen), role: .propose,
+                requests.append(PolicyRequest(prompt: environment.proposerPrompt(references: chosen), role: role,
                                               taskType: name, temperature: settings.temperature, scoringOnly: scoringOnly,
                                               stop: environment.proposerStop))
             }
@@ -118,7 +139,7 @@ public final class SelfPlay {
     }
 
     /// Validates each proposal in the sandbox, concurrently across the pool.
-    private func validate(_ requests: [PolicyRequest], _ completions: [String], _ references: [[Triple]],
+    func validate(_ requests: [PolicyRequest], _ completions: [String], _ references: [[Triple]],
                           context: TaskContext) -> [ProposalOutcome] {
         concurrentMap(requests.indices) { index -> ProposalOutcome in
             self.registry[requests[index].taskType]!.propose(completion: completions[index], references: references[index],

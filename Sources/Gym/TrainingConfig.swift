@@ -2,10 +2,15 @@ import Foundation
 import Tasks
 import Trainer
 
-/// Every setting of an AZR training run (DESIGN.md §1). A run's resolved config is saved as `config.json` in
-/// its directory; `--config FILE` reads the same keys, and any key left out keeps the preset's value.
+/// Every setting of a self-play training run (DESIGN.md §1). A run's resolved config is saved as `config.json`
+/// in its directory; `--config FILE` reads the same keys, and any key left out keeps the preset's value.
+/// Presets are data: `presets/GAME/NAME.json` (`PresetLibrary`).
 public struct TrainingConfig: Codable, Sendable, Equatable {
+    /// The self-play game (`GameCatalog`): `azr` or `lsp`.
+    public var game = "azr"
     public var preset = "smoke"
+    /// The task types the game plays, in order (`TaskTypeCatalog`: AZR's three and registered plug-ins).
+    public var taskTypes = ["deduction", "abduction", "induction"]
     /// A llama or qwen2 GGUF file; nil means the installed default model.
     public var model: String?
     public var seed: UInt64 = 0
@@ -69,8 +74,25 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Self-play draws from at most this many triples per buffer (0: all), the newest or the oldest.
     public var bufferCapacity = 0
     public var bufferKeep = BufferWindow.Keep.newest.rawValue
+    /// LSP: N, challenger queries per task type and step.
+    public var queriesPerType = 2
+    /// LSP: G, solver answers per valid query.
+    public var answersPerQuery = 4
+    /// LSP: α_Ch, the challenger loss's weight.
+    public var challengerWeight = 1.0
+    /// LSP: weight of the self-judged quality reward R_Q (0 to 1 per answer).
+    public var selfRewardWeight = 1.0
+    /// LSP-Zero: no self-reward (as `self_reward_weight` 0).
+    public var lspZero = false
+    /// LSP: the solver's reward, `binary` (1 correct, else 0) or `format_aware` (AZR's 1 / −0.5 / −1).
+    public var solverReward = LSPSettings.SolverReward.binary
+    public var judgeTemperature = 0.6
 
     public init() {}
+
+    /// The keys only LSP reads; another game's config must leave them at their defaults.
+    static let lspKeys: [CodingKeys] = [.queriesPerType, .answersPerQuery, .challengerWeight, .selfRewardWeight, .lspZero,
+                                        .solverReward, .judgeTemperature]
 
     /// A run's saved config.json. Every saved config names every key, so one without `prompt_style` was saved
     /// before the instruct protocol existed and resumes with AZR's prompts, as it ran.
@@ -101,6 +123,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case seedBuffers = "seed_buffers", promptStyle = "prompt_style", topicHints = "topic_hints"
         case solverReasoning = "solver_reasoning", stopAtAnswer = "stop_at_answer"
         case bufferCapacity = "buffer_capacity", bufferKeep = "buffer_keep"
+        case game, taskTypes = "task_types", queriesPerType = "queries_per_type", answersPerQuery = "answers_per_query"
+        case challengerWeight = "challenger_weight", selfRewardWeight = "self_reward_weight", lspZero = "lsp_zero"
+        case solverReward = "solver_reward", judgeTemperature = "judge_temperature"
     }
 
     /// Keys present in `decoder`'s object override `base`; the rest keep its values.
@@ -118,10 +143,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         func take<T: Decodable>(_ key: CodingKeys, _ path: WritableKeyPath<TrainingConfig, T>) throws {
             if let value = try c.decodeIfPresent(T.self, forKey: key) { self[keyPath: path] = value }
         }
-        try take(.preset, \.preset)
-        if let preset = try c.decodeIfPresent(String.self, forKey: .preset), preset != base.preset {
-            guard let resolved = Self.preset(preset) else { throw ConfigError.unknownPreset(preset) }
-            self = resolved
+        // A new game or preset starts from that game's preset, and the other keys apply over it.
+        let game = try c.decodeIfPresent(String.self, forKey: .game) ?? base.game
+        let preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? base.preset
+        if game != base.game || preset != base.preset {
+            self = try Self.preset(preset, game: game)
         }
         if let model = try c.decodeIfPresent(String.self, forKey: .model) { self.model = model }
         if let folder = try c.decodeIfPresent(String.self, forKey: .seedBuffers) { seedBuffers = folder }
@@ -142,6 +168,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.topicHints, \.topicHints); try take(.solverReasoning, \.solverReasoning)
         try take(.stopAtAnswer, \.stopAtAnswer)
         try take(.bufferCapacity, \.bufferCapacity); try take(.bufferKeep, \.bufferKeep)
+        try take(.taskTypes, \.taskTypes); try take(.queriesPerType, \.queriesPerType)
+        try take(.answersPerQuery, \.answersPerQuery); try take(.challengerWeight, \.challengerWeight)
+        try take(.selfRewardWeight, \.selfRewardWeight); try take(.lspZero, \.lspZero)
+        try take(.solverReward, \.solverReward); try take(.judgeTemperature, \.judgeTemperature)
         // A partial rewards object changes only the rewards it names, over the preset's.
         if let values = try c.decodeIfPresent([String: Double].self, forKey: .rewards) {
             do { rewards = try rewards.applying(values) } catch { throw ConfigError.invalid("rewards: \(error)") }
@@ -160,65 +190,41 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     }
 
     public enum ConfigError: Error, CustomStringConvertible {
-        case unknownPreset(String)
+        case unknownPreset(String, game: String, known: [String])
         case invalid(String)
         case unreadable(String, String)
 
         public var description: String {
             switch self {
-            case let .unknownPreset(name): return "unknown preset \"\(name)\" (smoke, cpu or paper)"
+            case let .unknownPreset(name, game, known):
+                return "unknown preset \"\(name)\" for game \(game)" + (known.isEmpty ? " (no presets found)" : " (\(known.joined(separator: ", ")))")
             case let .invalid(why): return "invalid training config: \(why)"
             case let .unreadable(path, why): return "cannot read config \(path): \(why)"
             }
         }
     }
 
-    public static let presetNames = ["smoke", "cpu", "paper"]
-
-    /// `smoke`: two tiny steps, a few minutes on a 2-core machine (what `make run` runs). `cpu`: the largest
-    /// setting that makes progress overnight on that machine. `paper`: the reference's batch sizes and lengths.
-    public static func preset(_ name: String) -> TrainingConfig? {
-        var c = TrainingConfig()
-        c.preset = name
-        switch name {
-        case "smoke":
-            break
-        case "cpu":
-            c.steps = 200
-            c.seedSize = 16
-            c.seedingRounds = 6
-            c.proposalsPerType = 4
-            c.solverTasksPerType = 8
-            c.learnabilityRollouts = 4
-            c.references = 3
-            c.maxPromptTokens = 1024
-            c.maxNewTokens = 320
-            c.generationBatch = 24
-            c.learningRate = 5e-6
-            c.checkpointEvery = 5
-            c.temperature = 0.7
-        case "paper":
-            c.steps = 500
-            c.seedSize = 256
-            c.seedingRounds = 64
-            c.proposalsPerType = 64
-            c.solverTasksPerType = 64
-            c.learnabilityRollouts = 8
-            c.references = 6
-            c.inductionInputs = 10
-            c.maxPromptTokens = 6144
-            c.maxNewTokens = 8096
-            c.generationBatch = 32
-            c.learningRate = 1e-6
-            c.checkpointEvery = 10
-            c.answerFormat = .strict
-            c.promptStyle = .azr
-            c.topicHints = false
-            c.temperature = 1.0
-        default:
-            return nil
+    /// The preset `name` of `game`: the code's defaults with the game set, then presets/GAME/NAME.json's settings.
+    public static func preset(_ name: String, game: String = "azr") throws -> TrainingConfig {
+        guard GameCatalog.names.contains(game) else {
+            throw ConfigError.invalid(NearestName.unknown("game", game, known: GameCatalog.names))
         }
-        return c
+        var base = TrainingConfig()
+        base.game = game
+        base.preset = name
+        let preset = try PresetLibrary.load(name, game: game)
+        var config: TrainingConfig
+        do {
+            config = try ConfigDecoding.decode(preset.settings, over: base)
+        } catch let ConfigError.invalid(why) {
+            throw ConfigError.unreadable("presets/\(game)/\(name).json", why)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            throw ConfigError.unreadable("presets/\(game)/\(name).json",
+                                         "bad value for \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
+        }
+        config.game = game
+        config.preset = name
+        return config
     }
 
     /// Reads a JSON config file over the preset it names (or over `base`).
@@ -259,6 +265,35 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try require(TRRAdvantages.Weighting(rawValue: advantageWeighting) != nil, "advantage_weighting must be \"tokens\" or \"sequences\"")
         try require(bufferCapacity >= 0 && BufferWindow.Keep(rawValue: bufferKeep) != nil,
                     "buffer_capacity must be at least 0 (0: no cap), buffer_keep \"newest\" or \"oldest\"")
+        try require(GameCatalog.names.contains(game), NearestName.unknown("game", game, known: GameCatalog.names))
+        try require(!taskTypes.isEmpty && Set(taskTypes).count == taskTypes.count, "task_types must name at least one type, each once")
+        _ = try TaskTypeCatalog.registry(for: self)
+        try require(queriesPerType >= 1 && answersPerQuery >= 2, "queries_per_type must be at least 1, answers_per_query at least 2")
+        try require(challengerWeight >= 0 && selfRewardWeight >= 0 && judgeTemperature > 0,
+                    "challenger_weight and self_reward_weight must be at least 0, judge_temperature above 0")
+        if game != "lsp" {
+            // An LSP setting in another game's run would be silently ignored: refuse it instead.
+            let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig())) as! [String: Any]
+            let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
+            for key in Self.lspKeys.map(\.stringValue) where !(mine[key].map { "\($0)" } == defaults[key].map { "\($0)" }) {
+                throw ConfigError.invalid("\(key) is an LSP setting; this run's game is \(game)")
+            }
+        }
+    }
+
+    /// LSP's settings from this config.
+    public var lspSettings: LSPSettings {
+        var s = LSPSettings()
+        s.queriesPerType = queriesPerType
+        s.answersPerQuery = answersPerQuery
+        s.challengerWeight = challengerWeight
+        s.selfRewardWeight = lspZero ? 0 : selfRewardWeight
+        s.judgeTemperature = judgeTemperature
+        s.solverReward = solverReward
+        s.temperature = temperature
+        s.rewards = rewards
+        s.answerFormat = answerFormat
+        return s
     }
 
     public var selfPlaySettings: SelfPlaySettings {
@@ -274,13 +309,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         return s
     }
 
-    /// AZR's three task types with this config's K, N and prompt style.
+    /// The task types `task_types` names, built with this config's K, N and prompt style.
     public var registry: EnvironmentRegistry {
-        EnvironmentRegistry([DeductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints,
-                                           solverReasoning: solverReasoning, stopsAtAnswer: stopAtAnswer),
-                             AbductionTask(referenceCount: references, style: promptStyle, topicHints: topicHints,
-                                           solverReasoning: solverReasoning, stopsAtAnswer: stopAtAnswer),
-                             InductionTask(inputCount: inductionInputs, style: promptStyle, stopsAtAnswer: stopAtAnswer)])
+        get throws { try TaskTypeCatalog.registry(for: self) }
     }
 }
 

@@ -187,35 +187,16 @@ public final class TrainingRun {
 
     // MARK: samples
 
-    /// One JSON object per proposal and per answer of a step, with how each was judged.
-    public func writeSamples(_ result: StepResult) throws {
+    /// Writes samples/step-N.jsonl whole (write, fsync, rename): one JSON object per judged completion of the
+    /// step (AZR: each proposal and answer), with how it was judged.
+    public func writeSamples(step: Int, _ lines: [SampleLine]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var data = Data()
-        for proposal in result.proposals {
-            var sample = SampleLine(step: result.step, role: "propose", task_type: proposal.taskType, prompt: proposal.prompt,
-                                    completion: proposal.completion, reward: proposal.reward)
-            switch proposal.outcome {
-            case let .valid(triple): sample.outcome = "valid"; sample.task = triple
-            case let .invalid(invalid): sample.outcome = "invalid: \(invalid.reason.rawValue)"; sample.detail = invalid.detail
-            }
-            data += try encoder.encode(sample) + Data("\n".utf8)
-        }
-        for answer in result.answers {
-            var sample = SampleLine(step: result.step, role: "solve", task_type: answer.taskType, prompt: answer.prompt,
-                                    completion: answer.completion, reward: answer.reward)
-            sample.task = answer.task
-            switch answer.outcome {
-            case .correct: sample.outcome = "correct"
-            case let .wrong(why): sample.outcome = "wrong"; sample.detail = why
-            case let .malformed(why): sample.outcome = "malformed"; sample.detail = why
-            }
-            data += try encoder.encode(sample) + Data("\n".utf8)
-        }
-        try AtomicFile.write(data, to: samplesFile(step: result.step))
+        for line in lines { data += try encoder.encode(line) + Data("\n".utf8) }
+        try AtomicFile.write(data, to: samplesFile(step: step))
     }
 
-    /// A line of samples/step-N.jsonl.
     public struct SampleLine: Codable, Sendable {
         public var step: Int
         public var role: String
@@ -226,6 +207,19 @@ public final class TrainingRun {
         public var outcome = ""
         public var detail: String?
         public var task: Triple?
+
+        public init(step: Int, role: String, task_type: String, prompt: String, completion: String, reward: Double,
+                    outcome: String = "", detail: String? = nil, task: Triple? = nil) {
+            self.step = step
+            self.role = role
+            self.task_type = task_type
+            self.prompt = prompt
+            self.completion = completion
+            self.reward = reward
+            self.outcome = outcome
+            self.detail = detail
+            self.task = task
+        }
     }
 
     func samplesFile(step: Int) -> URL { samplesURL.appendingPathComponent(Self.stepName(step) + ".jsonl") }

@@ -30,26 +30,33 @@ public enum PolicyLocator {
     }
 
     static func searchFolders() -> [URL] {
-        var folders: [URL] = []
-        if let dir = ProcessInfo.processInfo.environment["AZR_POLICY_DIR"], !dir.isEmpty {
-            folders.append(URL(fileURLWithPath: dir))
-        }
-        folders.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-            .appendingPathComponent("sandbox-policies"))
-        var directory = ExecutableLocation.directory
-        for _ in 0..<6 {
-            folders.append(directory.appendingPathComponent("sandbox-policies"))
-            directory.deleteLastPathComponent()
-        }
-        return folders
+        ExecutableLocation.dataFolders(named: "sandbox-policies", override: "AZR_POLICY_DIR")
     }
 }
 
-/// Where the running executable (the CLI or the test runner) lives; the zygote and policies are found from it.
-enum ExecutableLocation {
-    static var directory: URL {
+/// Where the running executable (the CLI or the test runner) lives; the zygote, policies and presets are found
+/// from it.
+public enum ExecutableLocation {
+    public static var directory: URL {
         let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: path).deletingLastPathComponent()
+    }
+
+    /// Where a data folder of the checkout (`sandbox-policies`, `presets`) is looked for, in order: the folder
+    /// named by the environment variable `override`, `./NAME`, and `NAME` beside or up to five levels above the
+    /// executable (so `.build/release/azr` and the test runner find the repository's).
+    public static func dataFolders(named name: String, override: String) -> [URL] {
+        var folders: [URL] = []
+        if let dir = ProcessInfo.processInfo.environment[override], !dir.isEmpty {
+            folders.append(URL(fileURLWithPath: dir))
+        }
+        folders.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(name))
+        var directory = ExecutableLocation.directory
+        for _ in 0..<6 {
+            folders.append(directory.appendingPathComponent(name))
+            directory.deleteLastPathComponent()
+        }
+        return folders
     }
 }

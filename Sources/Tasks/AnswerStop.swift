@@ -19,10 +19,12 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
     case singleInputProposal
     /// Once an induction proposal has a `Message:` line and `inputs` distinct calls of `f`, outside an open fence.
     case inductionProposal(inputs: Int)
+    /// After the first closing `</score>` tag (a self-reward judge's verdict).
+    case scoreTag
 
     /// Which tokens can finish an answer: `isComplete` is asked only after one of them.
     public enum Trigger: Sendable, Hashable, CaseIterable {
-        case lineBreak, backtick, lineBreakOrBacktick
+        case lineBreak, backtick, lineBreakOrBacktick, angleBracket
 
         /// Whether a token with this text can finish an answer.
         public func fires(on tokenText: String) -> Bool {
@@ -30,6 +32,7 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
             case .lineBreak: return tokenText.contains("\n")
             case .backtick: return tokenText.contains("`")
             case .lineBreakOrBacktick: return tokenText.contains("\n") || tokenText.contains("`")
+            case .angleBracket: return tokenText.contains(">")
             }
         }
     }
@@ -39,6 +42,7 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
         case .assertionLine: return .lineBreak
         case .functionBlock: return .backtick
         case .singleInputProposal, .inductionProposal: return .lineBreakOrBacktick
+        case .scoreTag: return .angleBracket
         }
     }
 
@@ -78,6 +82,8 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
                   let read = try? InductionTask(inputCount: count, style: .instruct).inputsAndMessage(in: text, mode: .lenient)
             else { return false }
             return Set(read.inputs).count >= count
+        case .scoreTag:
+            return text.contains("</score>")
         }
     }
 }

@@ -1,6 +1,6 @@
 /// Task-Relative REINFORCE++ baselines: every group (the gym uses task type × role) is whitened on its own,
 /// so a hard task type's low rewards do not read as failure next to an easy type's.
-public struct TRRAdvantages {
+public struct TRRAdvantages: AdvantageEstimator {
     public enum Weighting: String, Codable, Sendable {
         /// Mean and variance over all response tokens: a sequence's reward counts once per token (the reference).
         case tokens

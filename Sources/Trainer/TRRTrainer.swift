@@ -11,10 +11,13 @@ public struct PolicySample: Sendable {
     public var oldLogProbabilities: [Float]?
     /// The sampling temperature: the policy trained is softmax(logits / temperature), the one sampled from.
     public var temperature: Float
+    /// Scales this sample's whole loss (policy term, KL and entropy): LSP's α_Ch on the challenger's samples.
+    public var weight: Float
 
     public init(prompt: [Int32], completion: [Int32], reward: Double, group: String, oldLogProbabilities: [Float]? = nil,
-                temperature: Float = 1) {
+                temperature: Float = 1, weight: Float = 1) {
         self.temperature = temperature > 0 ? temperature : 1
+        self.weight = weight
         self.prompt = prompt
         self.completion = completion
         self.reward = reward
@@ -24,11 +27,12 @@ public struct PolicySample: Sendable {
 }
 
 /// TRR++: group-whitened advantages broadcast to every completion token, the PPO clipped surrogate averaged
-/// per token, optionally an entropy bonus and a KL penalty to a frozen reference, one AdamW step.
+/// per token, optionally an entropy bonus and a KL penalty to a frozen reference, one AdamW step. The
+/// advantage rule is the game's (`advantages`): TRR++'s whitening by default, LSP's group mean as an option.
 public final class TRRTrainer {
     public let model: LlamaModel
     public let optimizer: AdamW
-    public var advantages: TRRAdvantages
+    public var advantages: any AdvantageEstimator
     public var clip: Float
     /// Weight of the entropy bonus per token (the reference's optional 0.001); 0 disables it.
     public var entropyCoefficient: Float
@@ -61,7 +65,7 @@ public final class TRRTrainer {
     }
 
     public init(model: LlamaModel, learningRate: Float, weightDecay: Float = 0.01, maxGradientNorm: Float? = 1,
-                advantages: TRRAdvantages = TRRAdvantages(), clip: Float = 0.2, entropyCoefficient: Float = 0,
+                advantages: any AdvantageEstimator = TRRAdvantages(), clip: Float = 0.2, entropyCoefficient: Float = 0,
                 reference: LlamaModel? = nil, klCoefficient: Float = 0, threads: Int = 1) {
         self.model = model
         self.advantages = advantages
@@ -169,12 +173,14 @@ public final class TRRTrainer {
 
     /// One sequence: its loss terms and their gradient. The gradient accumulated is the loss's: for each completion
     /// token, d loss / d log p = −r·A/N where the unclipped PPO term is the minimum (0 where clipping holds it
-    /// constant), + β(1 − e^(ref − log p))/N for the KL, and d loss / d H = −η/N for the entropy bonus.
+    /// constant), + β(1 − e^(ref − log p))/N for the KL, and d loss / d H = −η/N for the entropy bonus; all of
+    /// it times the sample's `weight`.
     private func accumulate(_ sample: PolicySample, advantage A: Float, tokens: Int, gradients: LlamaGradients,
                             workspace: TrainingWorkspace) throws -> Totals {
         let sequence = sample.prompt + sample.completion
         let first = sample.prompt.count - 1 // position predicting the first completion token
-        let N = Float(tokens)
+        // The sample's weight enters as a larger token count would: every term of its loss scales by it.
+        let N = Float(tokens) / sample.weight
         var referenceLogProbabilities: [Float]?
         if let reference, klCoefficient > 0 {
             referenceLogProbabilities = try reference.logProbabilities(of: sequence, from: first, temperature: sample.temperature)

@@ -1,5 +1,7 @@
 import ArgumentParser
+import ExampleTasks
 import Foundation
+import Gym
 import Sandbox
 
 @main
@@ -15,6 +17,8 @@ struct AZR: ParsableCommand {
     /// errors) with status 2, failures while running with 1.
     static func main() {
         KernelSelection.apply()
+        // The example plug-in task type (examples/custom-task), trainable by naming it in `task_types`.
+        TaskTypeCatalog.register("exception") { _ in ExceptionTask() }
         do {
             var command = try parseAsRoot()
             try command.run()

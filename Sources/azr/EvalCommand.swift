@@ -157,7 +157,7 @@ struct EvalCommand: ParsableCommand {
         config.promptStyle = style
         config.solverReasoning = reasoning
         config.stopAtAnswer = stopAtAnswer
-        let evaluation = SolverEvaluation(registry: config.registry, runner: ProgramRunner(pool: pool),
+        let evaluation = SolverEvaluation(registry: try config.registry, runner: ProgramRunner(pool: pool),
                                           format: .lenient, temperature: Double(sampling), samples: samples)
         let summary = try evaluation.run(policy: modelPolicy, tasks: triples)
         if !json { FileHandle.standardError.write(Data("\n".utf8)) }

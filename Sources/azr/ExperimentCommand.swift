@@ -18,7 +18,8 @@ struct ExperimentCommand: ParsableCommand {
         `azr report runs/NAME` draws the run's learning curves.
         """)
 
-    @Option(help: "Training preset.") var preset = "cpu"
+    @Option(help: "The self-play game trained: azr or lsp. Both are measured on the same problems.") var game = "azr"
+    @Option(help: "Training preset of the game (presets/GAME/NAME.json).") var preset = "cpu"
     @Option(name: .customLong("set"), help: "KEY=VALUE for any config key of the training run (e.g. max_new_tokens=320).") var settings: [String] = []
     @Option(help: "Minutes of training (no step starts later).") var minutes = 60.0
     @Option(help: "Run name (default: experiment-DATE-TIME).") var name: String?
@@ -52,6 +53,11 @@ struct ExperimentCommand: ParsableCommand {
         let trainingRun = opened.run
         var plan = opened.plan
         let config = trainingRun.config
+        // Every game is measured on the same problems with AZR's three task types: held-out tasks proposed by
+        // AZR's seeding and judged by the same environments, whichever game trains.
+        let measuring = Self.measuringConfig(config)
+        let registry: EnvironmentRegistry
+        do { registry = try measuring.registry } catch { throw CLIError.usage("\(error)") }
         let reporter = TrainingProgress(mode: .live, steps: config.steps)
         if let note = opened.note { reporter.note(note) }
         let runName = trainingRun.directory.lastPathComponent
@@ -83,30 +89,30 @@ struct ExperimentCommand: ParsableCommand {
             if FileManager.default.fileExists(atPath: heldOutFolder.appendingPathComponent("config.json").path) {
                 heldOutRun = try TrainingRun.open(heldOutFolder)
             } else {
-                var heldOutConfig = config
+                var heldOutConfig = measuring
                 heldOutConfig.seed = config.seed &+ 1000
                 heldOutConfig.steps = 0
-                heldOutConfig.seedSize = max(1, plan.heldOut / config.registry.names.count) + 1
+                heldOutConfig.seedSize = max(1, plan.heldOut / registry.names.count) + 1
                 heldOutConfig.seedingRounds = plan.heldOutRounds
                 heldOutConfig.proposalsPerType = plan.heldOutProposals
-                heldOutConfig.generationBatch = max(config.generationBatch, plan.heldOutProposals * config.registry.names.count)
+                heldOutConfig.generationBatch = max(config.generationBatch, plan.heldOutProposals * registry.names.count)
                 heldOutRun = try TrainingRun.create(at: heldOutFolder, config: heldOutConfig)
             }
         } catch let error as CLIError { throw error } catch { throw CLIError.usage("\(error)") }
         if try heldOutRun.readState()?.seeded != true {
             reporter.note("1/4 proposing held-out tasks into \(heldOutFolder.path)")
-            try AZRTraining(run: heldOutRun, pool: pool, reporter: reporter).train()
+            try SelfPlayTraining(run: heldOutRun, pool: pool, reporter: reporter).train()
         }
         var heldOutTasks: [Triple] = []
-        for type in config.registry.names {
+        for type in registry.names {
             let buffer = try TaskBuffer(name: type, url: heldOutRun.buffersURL.appendingPathComponent("\(type).jsonl"))
             heldOutTasks += buffer.triples.filter { $0.source != "seed" }
         }
 
         // 2. Before: the training run's own model, before its first step.
-        let training = try AZRTraining(run: trainingRun, pool: pool, reporter: reporter)
-        let evaluation = SolverEvaluation(registry: config.registry, runner: ProgramRunner(pool: pool), format: config.answerFormat)
-        func ids(_ tasks: [Triple]) -> [String] { tasks.filter { config.registry[$0.type] != nil }.map(\.problemKey) }
+        let training = try SelfPlayTraining(run: trainingRun, pool: pool, reporter: reporter)
+        let evaluation = SolverEvaluation(registry: registry, runner: ProgramRunner(pool: pool), format: config.answerFormat)
+        func ids(_ tasks: [Triple]) -> [String] { tasks.filter { registry[$0.type] != nil }.map(\.problemKey) }
         func measure(_ label: String, stem: String) throws -> ExperimentMeasurement {
             reporter.prelude = "evaluating"
             defer { reporter.prelude = "seeding" }
@@ -169,6 +175,33 @@ struct ExperimentCommand: ParsableCommand {
         try writeReport(run: trainingRun, minutes: plan.minutes, steps: steps, before: before, after: after)
     }
 
+    /// The settings the measurement uses whatever the game: the run's prompts and answer reading, AZR's game and
+    /// its three task types (the held-out set is proposed by AZR's seeding), no game-specific keys.
+    static func measuringConfig(_ config: TrainingConfig) -> TrainingConfig {
+        var measuring = TrainingConfig()
+        measuring.model = config.model
+        measuring.seed = config.seed
+        measuring.references = config.references
+        measuring.inductionInputs = config.inductionInputs
+        measuring.maxPromptTokens = config.maxPromptTokens
+        measuring.maxNewTokens = config.maxNewTokens
+        measuring.generationBatch = config.generationBatch
+        measuring.template = config.template
+        measuring.promptStyle = config.promptStyle
+        measuring.topicHints = config.topicHints
+        measuring.solverReasoning = config.solverReasoning
+        measuring.stopAtAnswer = config.stopAtAnswer
+        measuring.answerFormat = config.answerFormat
+        measuring.temperature = config.temperature
+        measuring.topP = config.topP
+        measuring.threads = config.threads
+        measuring.sandboxPolicy = config.sandboxPolicy
+        measuring.rewards = config.rewards
+        measuring.bufferCapacity = config.bufferCapacity
+        measuring.bufferKeep = config.bufferKeep
+        return measuring
+    }
+
     /// `tasks` in the order and number of the problems `summary` measured.
     static func restricted(_ tasks: [Triple], to summary: SolverEvaluation.Summary) -> [Triple] {
         let byKey = Dictionary(tasks.map { ($0.problemKey, $0) }, uniquingKeysWith: { first, _ in first })
@@ -177,9 +210,8 @@ struct ExperimentCommand: ParsableCommand {
 
     /// A new experiment: the training run's folder with its config and plan, before anything runs.
     func start(folder: URL) throws -> (run: TrainingRun, plan: ExperimentPlan) {
-        guard let base = TrainingConfig.preset(preset) else { throw CLIError.usage("unknown preset \"\(preset)\"") }
         var config: TrainingConfig
-        do { config = try TrainingConfig.applying(settings, to: base) } catch { throw CLIError.usage("\(error)") }
+        do { config = try TrainingConfig.applying(settings, to: TrainingConfig.preset(preset, game: game)) } catch { throw CLIError.usage("\(error)") }
         config.seed = seed
         do { try config.validate() } catch { throw CLIError.usage("\(error)") }
         guard heldOutProposals >= 1 else { throw CLIError.usage("--held-out-proposals must be at least 1") }

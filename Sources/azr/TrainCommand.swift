@@ -7,7 +7,7 @@ import Trainer
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Absolute Zero self-play training from zero data: propose, validate, solve, TRR++ update.",
+        abstract: "Self-play training from zero data: AZR (propose, validate, solve, TRR++) or LSP (challenge, solve, judge).",
         discussion: """
         A run lives in runs/NAME/: config.json, buffers/*.jsonl, metrics.jsonl (one line per step), \
         samples/step-N.jsonl and checkpoints/. Settings come from the preset, then --config FILE, then the flags \
@@ -15,7 +15,8 @@ struct TrainCommand: ParsableCommand {
         run from its last checkpoint.
         """)
 
-    @Option(help: "smoke (2 tiny steps, a few minutes), cpu (overnight on a 2-core machine) or paper.") var preset = "smoke"
+    @Option(help: "The self-play game: azr (Absolute Zero) or lsp (Language Self-Play).") var game = "azr"
+    @Option(help: "A preset of the game (presets/GAME/NAME.json): smoke (2 tiny steps, a few minutes), cpu (overnight on a 2-core machine), paper (AZR).") var preset = "smoke"
     @Option(help: "A JSON file of settings (the keys of a run's config.json).") var config: String?
     @Option(help: "Run name: the run goes to RUNS/NAME (default: PRESET-DATE-TIME).") var name: String?
     @Option(help: "Folder that holds the runs.") var runs = "runs"
@@ -58,7 +59,7 @@ struct TrainCommand: ParsableCommand {
                 }
             } else {
                 let resolved = try resolveConfig()
-                let runName = name ?? "\(resolved.preset)-\(Self.timestamp())"
+                let runName = name ?? "\(resolved.game == "azr" ? "" : "\(resolved.game)-")\(resolved.preset)-\(Self.timestamp())"
                 trainingRun = try TrainingRun.create(at: URL(fileURLWithPath: runs).appendingPathComponent(runName), config: resolved)
             }
         } catch let error as CLIError {
@@ -70,8 +71,8 @@ struct TrainCommand: ParsableCommand {
         let pool: ZygotePool
         do { pool = try ZygotePool(policyNamed: trainingRun.config.sandboxPolicy) } catch { throw CLIError.usage("\(error)") }
         defer { pool.shutdown() }
-        reporter.note("run \(trainingRun.directory.path): preset \(trainingRun.config.preset), \(trainingRun.config.steps) steps, \(pool.size) sandbox zygotes")
-        let training = try AZRTraining(run: trainingRun, pool: pool, reporter: reporter, freshOptimizer: freshOptimizer,
+        reporter.note("run \(trainingRun.directory.path): game \(trainingRun.config.game), preset \(trainingRun.config.preset), \(trainingRun.config.steps) steps, \(pool.size) sandbox zygotes")
+        let training = try SelfPlayTraining(run: trainingRun, pool: pool, reporter: reporter, freshOptimizer: freshOptimizer,
                                        salvage: salvage)
         try training.train(until: maxMinutes.map { Date().addingTimeInterval($0 * 60) })
         reporter.finish()
@@ -79,7 +80,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func resolveConfig() throws -> TrainingConfig {
-        guard var resolved = TrainingConfig.preset(preset) else { throw CLIError.usage("unknown preset \"\(preset)\" (smoke, cpu or paper)") }
+        var resolved = try TrainingConfig.preset(preset, game: game)
         if let config { resolved = try TrainingConfig.load(config, over: resolved) }
         if let model { resolved.model = try ModelLocation.resolve(model) }
         if let seedBuffers { resolved.seedBuffers = seedBuffers }

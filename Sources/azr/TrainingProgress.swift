@@ -53,7 +53,7 @@ final class TrainingProgress: TrainingReporter {
         lineOpen = true
     }
 
-    func stepFinished(_ metrics: StepMetrics) {
+    func stepFinished(_ metrics: StepMetrics, summary: String) {
         stepTimes.append(metrics.totalSeconds)
         switch mode {
         case .quiet: return
@@ -69,7 +69,7 @@ final class TrainingProgress: TrainingReporter {
             }
         case .live:
             closeLine()
-            write(metrics.summary + "\n")
+            write(summary + "\n")
         }
     }
 

@@ -33,7 +33,7 @@ final class DefaultModelSmokeTests: XCTestCase {
             for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
                 let sample = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
                 guard let role = sample["role"] as? String, let type = sample["task_type"] as? String,
-                      let completion = sample["completion"] as? String, let environment = run.config.registry[type],
+                      let completion = sample["completion"] as? String, let environment = (try run.config.registry)[type],
                       let stop = role == "solve" ? environment.solverStop : environment.proposerStop,
                       stop.isComplete(completion + "\n") else { continue }
                 // The shortest prefix that is whole (none: the answer ended at the end of turn) ends within a token

@@ -144,7 +144,7 @@ final class ExperimentCommandTests: XCTestCase {
         guard let small = DefaultModel.locateSmall() else { throw XCTSkip("the small model is not installed") }
         let runs = temporaryDirectory()
         func donor(_ name: String, model: String, seeded: Bool) throws -> String {
-            var config = TrainingConfig.preset("smoke")!
+            var config = (try TrainingConfig.preset("smoke"))
             config.model = model
             config.steps = 0
             let run = try TrainingRun.create(at: runs.appendingPathComponent(name), config: config)

@@ -20,17 +20,17 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(paper.weightDecay, 0.01)
         XCTAssertEqual(paper.gradientClip, 1.0)
         XCTAssertEqual(paper.rewards, RewardSettings())
-        XCTAssertEqual(TrainingConfig.preset("smoke")?.steps, 2)
-        XCTAssertNil(TrainingConfig.preset("huge"))
-        for name in TrainingConfig.presetNames { XCTAssertNoThrow(try TrainingConfig.preset(name)!.validate(), name) }
+        XCTAssertEqual((try TrainingConfig.preset("smoke")).steps, 2)
+        XCTAssertThrowsError(try TrainingConfig.preset("huge"))
+        for name in PresetLibrary.names(game: "azr") { XCTAssertNoThrow(try TrainingConfig.preset(name).validate(), name) }
     }
 
     func testAConfigFileOverridesOnlyTheKeysItNames() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data(#"{"preset": "cpu", "steps": 7, "learning_rate": 3e-6, "rewards": {"correct": 1, "wrong": -0.5, "malformed": -1, "extreme_solve_rate": -0.5, "invalid_proposal": -1}}"#.utf8).write(to: file)
-        let config = try TrainingConfig.load(file.path, over: TrainingConfig.preset("smoke")!)
-        let cpu = TrainingConfig.preset("cpu")!
+        let config = try TrainingConfig.load(file.path, over: (try TrainingConfig.preset("smoke")))
+        let cpu = (try TrainingConfig.preset("cpu"))
         XCTAssertEqual(config.preset, "cpu")
         XCTAssertEqual(config.steps, 7)
         XCTAssertEqual(config.learningRate, 3e-6)
@@ -98,7 +98,7 @@ final class TrainingConfigTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
         XCTAssertGreaterThanOrEqual(files.count, 3)
         for file in files {
-            let config = try TrainingConfig.load(folder.appendingPathComponent(file).path, over: TrainingConfig.preset("smoke")!)
+            let config = try TrainingConfig.load(folder.appendingPathComponent(file).path, over: (try TrainingConfig.preset("smoke")))
             XCTAssertNoThrow(try config.validate(), file)
         }
     }
@@ -108,11 +108,11 @@ final class TrainingConfigTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("rewards.json")
         try Data(#"{"rewards": {"extreme_solve_rate": -0.5}}"#.utf8).write(to: file)
-        let config = try TrainingConfig.load(file.path, over: TrainingConfig.preset("smoke")!)
+        let config = try TrainingConfig.load(file.path, over: (try TrainingConfig.preset("smoke")))
         var expected = RewardSettings()
         expected.extremeSolveRate = -0.5
         XCTAssertEqual(config.rewards, expected)
-        XCTAssertEqual(config.maxNewTokens, TrainingConfig.preset("smoke")!.maxNewTokens)
+        XCTAssertEqual(config.maxNewTokens, (try TrainingConfig.preset("smoke")).maxNewTokens)
 
         try Data(#"{"rewards": {"bonus": 1}}"#.utf8).write(to: file)
         XCTAssertThrowsError(try TrainingConfig.load(file.path, over: TrainingConfig())) { error in
@@ -154,34 +154,34 @@ final class TrainingConfigTests: XCTestCase {
     }
 
     func testPresetsChooseTheProtocolAndOldRunsKeepTheirs() throws {
-        XCTAssertEqual(TrainingConfig.preset("smoke")?.promptStyle, .instruct)
-        XCTAssertEqual(TrainingConfig.preset("cpu")?.promptStyle, .instruct)
-        XCTAssertEqual(TrainingConfig.preset("paper")?.promptStyle, .azr)
-        XCTAssertEqual(TrainingConfig.preset("paper")?.answerFormat, .strict)
-        XCTAssertEqual(TrainingConfig.preset("paper")?.topicHints, false)
+        XCTAssertEqual((try TrainingConfig.preset("smoke")).promptStyle, .instruct)
+        XCTAssertEqual((try TrainingConfig.preset("cpu")).promptStyle, .instruct)
+        XCTAssertEqual((try TrainingConfig.preset("paper")).promptStyle, .azr)
+        XCTAssertEqual((try TrainingConfig.preset("paper")).answerFormat, .strict)
+        XCTAssertEqual((try TrainingConfig.preset("paper")).topicHints, false)
         // The registry's task types use the config's style.
-        let registry = TrainingConfig().registry
+        let registry = try TrainingConfig().registry
         XCTAssertTrue(registry["deduction"]!.solverPrompt(for: IdentitySeeds.single(type: "deduction")).contains("assert f('Hello world') == ??"))
         // A config.json saved before prompt styles existed (no prompt_style key) resumes with AZR's prompts.
-        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.preset("cpu")!)) as! [String: Any]
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode((try TrainingConfig.preset("cpu")))) as! [String: Any]
         old.removeValue(forKey: "prompt_style")
         old.removeValue(forKey: "topic_hints")
         let resumed = try TrainingConfig.saved(JSONSerialization.data(withJSONObject: old))
         XCTAssertEqual(resumed.promptStyle, .azr)
         XCTAssertFalse(resumed.topicHints)
-        XCTAssertEqual(try TrainingConfig.saved(JSONEncoder().encode(TrainingConfig.preset("cpu")!)), TrainingConfig.preset("cpu")!)
+        XCTAssertEqual(try TrainingConfig.saved(JSONEncoder().encode((try TrainingConfig.preset("cpu")))), (try TrainingConfig.preset("cpu")))
     }
 
     func testSolversStopAtTheirAnswerUnlessTheRunPredatesIt() throws {
         let config = TrainingConfig()
         XCTAssertTrue(config.stopAtAnswer)
-        XCTAssertEqual(config.registry["deduction"]?.solverStop, .assertionLine)
-        XCTAssertEqual(config.registry["abduction"]?.solverStop, .assertionLine)
-        XCTAssertEqual(config.registry["induction"]?.solverStop, .functionBlock)
+        XCTAssertEqual(try config.registry["deduction"]?.solverStop, .assertionLine)
+        XCTAssertEqual(try config.registry["abduction"]?.solverStop, .assertionLine)
+        XCTAssertEqual(try config.registry["induction"]?.solverStop, .functionBlock)
         let off = try TrainingConfig.applying(["stop_at_answer=false"], to: config)
-        XCTAssertNil(off.registry["deduction"]?.solverStop)
+        XCTAssertNil(try off.registry["deduction"]?.solverStop)
         // The paper's protocol stops at `</answer>` instead.
-        XCTAssertNil(TrainingConfig.preset("paper")!.registry["deduction"]?.solverStop)
+        XCTAssertNil(try TrainingConfig.preset("paper").registry["deduction"]?.solverStop)
         // A run saved before the setting existed sampled to the end of turn, and resumes that way.
         var old = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any])
         XCTAssertEqual(old["stop_at_answer"] as? Bool, true)
@@ -193,15 +193,15 @@ final class TrainingConfigTests: XCTestCase {
         let triple = IdentitySeeds.single(type: "deduction")
         XCTAssertFalse(TrainingConfig().solverReasoning)
         for type in ["deduction", "abduction"] {
-            let direct = TrainingConfig().registry[type]!.solverPrompt(for: IdentitySeeds.single(type: type))
+            let direct = try TrainingConfig().registry[type]!.solverPrompt(for: IdentitySeeds.single(type: type))
             XCTAssertTrue(direct.hasSuffix("Reply with only the completed assertion, one line of Python."), direct)
             XCTAssertFalse(direct.contains("step by step"))
         }
         var reasoning = TrainingConfig()
         reasoning = try TrainingConfig.applying(["solver_reasoning=true"], to: reasoning)
-        XCTAssertTrue(reasoning.registry["deduction"]!.solverPrompt(for: triple).contains("Think it through step by step"))
+        XCTAssertTrue(try reasoning.registry["deduction"]!.solverPrompt(for: triple).contains("Think it through step by step"))
         // An instruct run saved before the setting existed reasoned first, and resumes so.
-        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.preset("cpu")!)) as! [String: Any]
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode((try TrainingConfig.preset("cpu")))) as! [String: Any]
         old.removeValue(forKey: "solver_reasoning")
         XCTAssertTrue(try TrainingConfig.saved(JSONSerialization.data(withJSONObject: old)).solverReasoning)
     }

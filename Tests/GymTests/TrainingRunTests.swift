@@ -59,7 +59,7 @@ final class TrainingRunTests: XCTestCase {
         let result = StepResult(step: 0, records: [], counters: StepCounters(),
                                 proposals: [("deduction", "prompt", "<script>alert(1)</script>", .valid(task), 0.5)],
                                 answers: [JudgedAnswer(taskType: "deduction", prompt: "p", task: task, completion: "</pre><b>x", outcome: .correct, reward: 1)])
-        try run.writeSamples(result)
+        try run.writeSamples(step: 0, AZRGame.samples(result))
         XCTAssertEqual(run.readSamples(step: 0).map(\.role), ["propose", "solve"])
         let html = try RunReport(run: run).html()
         XCTAssertFalse(html.contains("<script"))
@@ -81,18 +81,21 @@ final class TrainingRunTests: XCTestCase {
             reward["\(type).propose"] = -1 + 0.1 * Double(step)
             reward["\(type).solve"] = -0.5 + 0.2 * Double(step)
         }
-        return StepMetrics(step: step, time: "", reward: reward, validRate: ["deduction": 0.5], invalid: ["deduction": ["malformed": 1]],
-                           solveRate: ["deduction": 0.25], proposalSolveRate: [:], bufferSize: ["deduction": 3 + step], added: [:],
-                           loss: 0.1, gradNorm: 0.5, clippedFraction: 0, entropy: nil, trainTokens: 100, trainTokensPerS: 120,
+        var counters = StepCounters()
+        counters.proposals = ["deduction": 2]
+        counters.valid = ["deduction": 1]
+        counters.invalid = ["deduction": ["malformed": 1]]
+        counters.solveRate = ["deduction": 0.25]
+        counters.bufferSize = ["deduction": 3 + step]
+        return StepMetrics(step: step, time: "", reward: reward, loss: 0.1, gradNorm: 0.5, clippedFraction: 0, entropy: nil, trainTokens: 100, trainTokensPerS: 120,
                            generatedTokens: 50, generateTokensPerS: 40, sandboxRuns: 10, sandboxRunsPerS: 300,
-                           seconds: ["propose": 1, "update": 2], totalSeconds: 3)
+                           seconds: ["propose": 1, "update": 2], totalSeconds: 3, game: AZRGame.metrics(counters))
     }
 }
 
 final class StepMetricsJSONTests: XCTestCase {
     static func metrics(loss: Double, solve: Double) -> StepMetrics {
-        StepMetrics(step: 3, time: "2026-11-30T00:00:00Z", reward: ["deduction.solve": solve], validRate: [:], invalid: [:],
-                    solveRate: [:], proposalSolveRate: [:], bufferSize: [:], added: [:], loss: loss, gradNorm: 1,
+        StepMetrics(step: 3, time: "2026-11-30T00:00:00Z", reward: ["deduction.solve": solve], loss: loss, gradNorm: 1,
                     clippedFraction: 0, entropy: nil, trainTokens: 1, trainTokensPerS: 1, generatedTokens: 1,
                     generateTokensPerS: 1, sandboxRuns: 1, sandboxRunsPerS: 1, seconds: [:], totalSeconds: 1)
     }

@@ -8,16 +8,18 @@ import Trainer
 public protocol TrainingReporter: AnyObject {
     /// Within a step (or seeding, step −1): `done` of `total` `unit`s of the current phase.
     func progress(step: Int, phase: String, done: Int, total: Int, unit: String)
-    func stepFinished(_ metrics: StepMetrics)
+    /// A step is done: its metrics and the one-line summary (the loop's figures and the game's).
+    func stepFinished(_ metrics: StepMetrics, summary: String)
     func note(_ text: String)
 }
 
-/// AZR's main job: seed the buffers from the model's own proposals, then per step propose, validate, score
-/// learnability, solve, and make one TRR++ update of the shared model on the six task × role batches; metrics,
-/// samples and checkpoints go to the run's directory, from which a killed run resumes.
-public final class AZRTraining {
+/// A training run of any game (`config.game`, built by `GameCatalog`): the game's preparation (AZR seeds its
+/// buffers), then per step the game's records and one policy-gradient update of the shared model with the
+/// game's advantage rule; metrics, samples and checkpoints go to the run's directory, from which a killed run
+/// resumes.
+public final class SelfPlayTraining {
     public let run: TrainingRun
-    public let selfPlay: SelfPlay
+    public let game: any Game
     public let policy: ModelPolicy
     public let trainer: TRRTrainer
     public private(set) var state: TrainingRun.State
@@ -69,9 +71,10 @@ public final class AZRTraining {
             anchor.threads = config.threads
             reference = anchor
         }
+        let game = try GameCatalog.game(for: config, runner: ProgramRunner(pool: pool), directory: run.buffersURL,
+                                        step: state.completedSteps)
         trainer = TRRTrainer(model: model, learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay),
-                             maxGradientNorm: Float(config.gradientClip),
-                             advantages: TRRAdvantages(weighting: TRRAdvantages.Weighting(rawValue: config.advantageWeighting)!),
+                             maxGradientNorm: Float(config.gradientClip), advantages: game.advantages,
                              clip: Float(config.ppoClip), entropyCoefficient: Float(config.entropyCoefficient),
                              reference: reference, klCoefficient: Float(config.klCoefficient), threads: config.threads)
         if let checkpoint = state.checkpoint {
@@ -85,18 +88,17 @@ public final class AZRTraining {
                                                    + "pass --fresh-optimizer to go on with fresh ones")
             }
         }
-        selfPlay = try SelfPlay(registry: config.registry, runner: ProgramRunner(pool: pool), settings: config.selfPlaySettings,
-                                directory: run.buffersURL, seed: config.seed, step: state.completedSteps)
-        selfPlay.generator = state.generator
+        game.generator = state.generator
+        self.game = game
         if saved == nil {
             // Killed while seeding (state.json comes after it): forget what the seeding wrote; it is redone the same.
-            for buffer in selfPlay.buffers.values.sorted(by: { $0.name < $1.name }) {
+            for buffer in game.buffers.values.sorted(by: { $0.name < $1.name }) {
                 try buffer.discard(fromStep: TrainingRun.seedingStep, salvage: salvage)
             }
         } else {
             // Forget what an interrupted step wrote after the last checkpoint; it will be redone identically.
             var dropped = 0
-            for buffer in selfPlay.buffers.values.sorted(by: { $0.name < $1.name }) {
+            for buffer in game.buffers.values.sorted(by: { $0.name < $1.name }) {
                 for problem in buffer.problems where !problem.torn || salvage {
                     reporter?.note("\(buffer.url?.lastPathComponent ?? buffer.name) \(problem)" + (salvage ? "; kept in its .corrupt file" : ""))
                 }
@@ -114,19 +116,16 @@ public final class AZRTraining {
     public func train(until deadline: Date? = nil) throws -> Int {
         let config = run.config
         if !state.seeded {
-            let before = selfPlay.buffers.values.reduce(0) { $0 + $1.count }
-            selfPlay.onPhase = nil
+            game.onPhase = nil
             policy.onTokens = { [weak self] done, total in
                 self?.reporter?.progress(step: -1, phase: "seeding", done: done, total: total, unit: "tokens")
             }
-            try selfPlay.seedBuffers(policy: policy, size: config.seedSize, maxRounds: config.seedingRounds)
+            let line = try game.prepare(policy: policy)
             state.seeded = true
-            state.generator = selfPlay.generator
+            state.generator = game.generator
             state.policyCalls = policy.callIndex
             try run.writeState(state)
-            let after = selfPlay.buffers.values.reduce(0) { $0 + $1.count }
-            reporter?.note("seeded the buffers with \(after - before) of the model's own tasks: "
-                           + selfPlay.buffers.keys.sorted().map { "\($0) \(selfPlay.buffers[$0]!.count)" }.joined(separator: ", "))
+            if let line { reporter?.note(line) }
         }
         while state.completedSteps < config.steps {
             if let deadline, Date() >= deadline {
@@ -157,7 +156,7 @@ public final class AZRTraining {
         let step = state.completedSteps
         let started = DispatchTime.now()
         var phase = "proposing"
-        selfPlay.onPhase = { [weak self] name in
+        game.onPhase = { [weak self] name in
             phase = name
             self?.reporter?.progress(step: step, phase: name, done: 0, total: 0, unit: "")
         }
@@ -165,14 +164,14 @@ public final class AZRTraining {
             self?.reporter?.progress(step: step, phase: phase, done: done, total: total, unit: "tokens")
         }
         let tokensBefore = policy.generatedTokens, generationBefore = policy.generationSeconds
-        let result = try selfPlay.step(policy: policy)
+        let result = try game.step(policy: policy)
 
         reporter?.progress(step: step, phase: "updating", done: 0, total: config.ppoEpochs, unit: "epochs")
         let samples = result.records.compactMap { record -> PolicySample? in
             guard let trace = record.trace else { return nil }
             return PolicySample(prompt: trace.promptTokens, completion: trace.completionTokens, reward: record.reward,
                                 group: record.group, oldLogProbabilities: trace.logProbabilities,
-                                temperature: trace.temperature)
+                                temperature: trace.temperature, weight: Float(record.weight))
         }
         let updateStarted = DispatchTime.now()
         var statistics: TRRTrainer.Statistics?
@@ -187,32 +186,31 @@ public final class AZRTraining {
             reporter?.progress(step: step, phase: "updating", done: epoch + 1, total: config.ppoEpochs, unit: "epochs")
         }
         let updateSeconds = updateStarted.secondsElapsed
-        try run.writeSamples(result)
+        try run.writeSamples(step: result.step, result.samples)
 
-        var seconds = result.counters.seconds
+        var seconds = result.seconds
         seconds["update"] = updateSeconds
-        let counters = result.counters
         let generated = policy.generatedTokens - tokensBefore
         let generationSeconds = policy.generationSeconds - generationBefore
-        let sandboxSeconds = counters.sandboxSeconds
+        var rewardSums: [String: (total: Double, count: Int)] = [:]
+        for record in result.records {
+            rewardSums[record.kind, default: (0, 0)].total += record.reward
+            rewardSums[record.kind, default: (0, 0)].count += 1
+        }
         var metrics = StepMetrics(
-            step: step, time: ISO8601DateFormatter().string(from: Date()), reward: counters.rewardMean,
-            validRate: Dictionary(uniqueKeysWithValues: counters.proposals.map { type, proposed in
-                (type, Double(counters.valid[type] ?? 0) / Double(max(proposed, 1)))
-            }),
-            invalid: counters.invalid, solveRate: counters.solveRate, proposalSolveRate: counters.proposalSolveRate,
-            bufferSize: counters.bufferSize, added: counters.added, loss: statistics?.loss ?? 0,
+            step: step, time: ISO8601DateFormatter().string(from: Date()),
+            reward: rewardSums.mapValues { $0.total / Double($0.count) }, loss: statistics?.loss ?? 0,
             gradNorm: Double(statistics?.gradientNorm ?? 0), clippedFraction: statistics?.clippedFraction ?? 0,
             entropy: statistics?.entropy, kl: statistics?.kl, trainTokens: samples.reduce(0) { $0 + $1.prompt.count + $1.completion.count },
             trainTokensPerS: 0, generatedTokens: generated,
             generateTokensPerS: generationSeconds > 0 ? Double(generated) / generationSeconds : 0,
-            sandboxRuns: counters.sandboxJobs,
-            sandboxRunsPerS: sandboxSeconds > 0 ? Double(counters.sandboxJobs) / sandboxSeconds : 0,
-            seconds: seconds, totalSeconds: 0)
+            sandboxRuns: result.sandboxJobs,
+            sandboxRunsPerS: result.sandboxSeconds > 0 ? Double(result.sandboxJobs) / result.sandboxSeconds : 0,
+            seconds: seconds, totalSeconds: 0, game: result.metrics)
         metrics.trainTokensPerS = updateSeconds > 0 ? Double(metrics.trainTokens * config.ppoEpochs) / updateSeconds : 0
 
         state.completedSteps = step + 1
-        state.generator = selfPlay.generator
+        state.generator = game.generator
         state.policyCalls = policy.callIndex
         if state.completedSteps % config.checkpointEvery == 0 || state.completedSteps == config.steps {
             reporter?.progress(step: step, phase: "checkpointing", done: 0, total: 0, unit: "")
@@ -226,6 +224,6 @@ public final class AZRTraining {
             metrics.totalSeconds = started.secondsElapsed
             try run.appendMetrics(metrics)
         }
-        reporter?.stepFinished(metrics)
+        reporter?.stepFinished(metrics, summary: "\(metrics.trainerSummary)  \(game.summary(metrics.game))  \(metrics.throughputSummary)")
     }
 }
