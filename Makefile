@@ -8,6 +8,8 @@ AZR := .build/release/azr
 SMOKE_NAME := smoke-$(shell date +%Y%m%d-%H%M%S)
 RUN_NAME ?= $(SMOKE_NAME)
 EXPERIMENT_MINUTES ?= 40
+# The self-play game `make experiment` trains (azr or lsp); both are measured on the same problems.
+GAME ?= azr
 
 .PHONY: deps test-deps model build run test bench fuzz experiment experiment-full clean
 
@@ -54,14 +56,16 @@ run: build model
 # Does training move the numbers? Paired greedy solve rates (held-out self-generated tasks, all of CRUXEval-O/I,
 # all of HumanEval+) before and after EXPERIMENT_MINUTES of the cpu preset; about two hours on a 2-core machine.
 # `make experiment-full` trains for EXPERIMENT_FULL_MINUTES instead, on the cpu preset's own batch sizes.
+EXPERIMENT_ARGS_azr := --set proposals_per_type=3 --set solver_tasks_per_type=8
+EXPERIMENT_ARGS_lsp :=
 EXPERIMENT_ARGS ?= --held-out 150 --held-out-rounds 24 --held-out-proposals 8 --cruxeval 800 \
-  --set max_new_tokens=256 --set proposals_per_type=3 --set solver_tasks_per_type=8 --set learning_rate=1e-5
+  --set max_new_tokens=256 --set learning_rate=1e-5 $(EXPERIMENT_ARGS_$(GAME))
 EXPERIMENT_FULL_MINUTES ?= 240
 experiment: build model
-	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_MINUTES) $(EXPERIMENT_ARGS)
+	$(AZR) experiment --game $(GAME) --preset cpu --minutes $(EXPERIMENT_MINUTES) $(EXPERIMENT_ARGS)
 
 experiment-full: build model
-	$(AZR) experiment --preset cpu --minutes $(EXPERIMENT_FULL_MINUTES) --held-out 200 --held-out-rounds 48 \
+	$(AZR) experiment --game $(GAME) --preset cpu --minutes $(EXPERIMENT_FULL_MINUTES) --held-out 200 --held-out-rounds 48 \
 	  --held-out-proposals 8 --cruxeval 800
 
 # The tests' reference scripts need numpy, and azr serve's conformance suite pytest and requests, for the python3

@@ -90,9 +90,15 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// The keys only LSP reads; another game's config must leave them at their defaults.
-    static let lspKeys: [CodingKeys] = [.queriesPerType, .answersPerQuery, .challengerWeight, .selfRewardWeight, .lspZero,
-                                        .solverReward, .judgeTemperature]
+    /// The keys only one game reads; a run of another game must leave them at their defaults, so that a
+    /// setting never goes silently unused.
+    static let gameKeys: [String: [CodingKeys]] = [
+        "azr": [.seedSize, .seedingRounds, .proposalsPerType, .solverTasksPerType, .learnabilityRollouts,
+                .learnabilityTemperature, .advantageWeighting],
+        "lsp": [.queriesPerType, .answersPerQuery, .challengerWeight, .selfRewardWeight, .lspZero, .solverReward,
+                .judgeTemperature],
+    ]
+    static var lspKeys: [CodingKeys] { gameKeys["lsp"]! }
 
     /// A run's saved config.json. Every saved config names every key, so one without `prompt_style` was saved
     /// before the instruct protocol existed and resumes with AZR's prompts, as it ran.
@@ -271,12 +277,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try require(queriesPerType >= 1 && answersPerQuery >= 2, "queries_per_type must be at least 1, answers_per_query at least 2")
         try require(challengerWeight >= 0 && selfRewardWeight >= 0 && judgeTemperature > 0,
                     "challenger_weight and self_reward_weight must be at least 0, judge_temperature above 0")
-        if game != "lsp" {
-            // An LSP setting in another game's run would be silently ignored: refuse it instead.
-            let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig())) as! [String: Any]
-            let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
-            for key in Self.lspKeys.map(\.stringValue) where !(mine[key].map { "\($0)" } == defaults[key].map { "\($0)" }) {
-                throw ConfigError.invalid("\(key) is an LSP setting; this run's game is \(game)")
+        // Another game's setting in this run would be silently ignored: refuse it instead.
+        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig())) as! [String: Any]
+        let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
+        for (owner, keys) in Self.gameKeys.sorted(by: { $0.key < $1.key }) where owner != game {
+            for key in keys.map(\.stringValue) where !(mine[key].map { "\($0)" } == defaults[key].map { "\($0)" }) {
+                throw ConfigError.invalid("\(key) is an \(owner.uppercased()) setting; this run's game is \(game)")
             }
         }
     }

@@ -299,7 +299,7 @@ struct ExperimentCommand: ParsableCommand {
     /// a line naming the ones it has not.
     func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: ExperimentMeasurement,
                      after: ExperimentMeasurement.File) throws {
-        var report = ExperimentReport(run: trainingRun.directory.lastPathComponent, runs: runs, preset: trainingRun.config.preset,
+        var report = ExperimentReport(run: trainingRun.directory.lastPathComponent, runs: runs, game: trainingRun.config.game, preset: trainingRun.config.preset,
                                       minutes: minutes, steps: steps, metrics: try trainingRun.readMetrics())
         if let trained = after.held_out { report.add(set: "held-out, self-generated", before.heldOut, trained, pooled: true) } else {
             report.unmeasured.append("held-out, self-generated")

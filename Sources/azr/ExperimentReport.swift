@@ -29,6 +29,8 @@ struct ExperimentReport: Codable {
     var run: String
     /// The folder that holds the run.
     var runs: String
+    /// The self-play game trained (azr, lsp, …).
+    var game: String
     var preset: String
     var minutes: Double
     var steps: Int
@@ -38,9 +40,10 @@ struct ExperimentReport: Codable {
     /// Sets the trained model has not answered yet (an unfinished experiment's report).
     var unmeasured: [String] = []
 
-    init(run: String, runs: String, preset: String, minutes: Double, steps: Int, metrics: [StepMetrics]) {
+    init(run: String, runs: String, game: String, preset: String, minutes: Double, steps: Int, metrics: [StepMetrics]) {
         self.run = run
         self.runs = runs
+        self.game = game
         self.preset = preset
         self.minutes = minutes
         self.steps = steps
@@ -91,7 +94,7 @@ struct ExperimentReport: Codable {
     var folder: String { (runs as NSString).appendingPathComponent(run) }
 
     var markdown: String {
-        var text = "Run \(run): preset \(preset), \(steps) steps in at most \(Int(minutes)) minutes; greedy, the same problems before and after.\n\n"
+        var text = "Run \(run): game \(game), preset \(preset), \(steps) steps in at most \(Int(minutes)) minutes; greedy, the same problems before and after.\n\n"
         if !unmeasured.isEmpty {
             text += "Unfinished: the trained model has not answered \(unmeasured.joined(separator: ", ")) yet (`azr experiment --resume` continues it).\n\n"
         }

@@ -72,6 +72,9 @@ final class GameSeamTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("draws references from"), "\($0)")
         }
         XCTAssertThrowsError(try TrainingConfig.applying(["answers_per_query=1"], to: TrainingConfig.preset("smoke", game: "lsp")).validate())
+        XCTAssertThrowsError(try TrainingConfig.applying(["proposals_per_type=3"], to: TrainingConfig.preset("smoke", game: "lsp")).validate()) {
+            XCTAssertTrue("\($0)".contains("proposals_per_type is an AZR setting; this run's game is lsp"), "\($0)")
+        }
         // LSP-Zero is the self-reward switched off.
         let zero = try TrainingConfig.applying(["lsp_zero=true"], to: TrainingConfig.preset("smoke", game: "lsp"))
         XCTAssertEqual(zero.lspSettings.selfRewardWeight, 0)
