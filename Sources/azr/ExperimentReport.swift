@@ -109,7 +109,8 @@ struct ExperimentReport: Codable {
                            row.reading, c.problems, c.before * 100, c.after * 100, c.text)
         }
         if let window = rewards.first?.steps {
-            text += "\nMean training reward (−1 format error, −0.5 wrong or invalid, up to 1), first \(window) steps against last \(window):\n\n"
+            let scale = game == "azr" ? "−1 format error, −0.5 wrong or invalid, up to 1" : "on \(game)'s own scale"
+            text += "\nMean training reward (\(scale)), first \(window) steps against last \(window):\n\n"
             text += "| task × role | first | last | change |\n|---|---:|---:|---:|\n"
             for row in rewards {
                 text += String(format: "| %@ | %.2f | %.2f | %+.2f |\n", row.type, row.first, row.last, row.last - row.first)
