@@ -50,10 +50,8 @@ public final class AZRGame: Game {
     /// AZR's figures, under the keys metrics.jsonl has always had.
     static func metrics(_ counters: StepCounters) -> GameMetrics {
         var metrics: GameMetrics = [:]
-        metrics.set("valid_rate", Dictionary(uniqueKeysWithValues: counters.proposals.map { type, proposed in
-            (type, Double(counters.valid[type] ?? 0) / Double(max(proposed, 1)))
-        }))
-        metrics["invalid"] = .group(counters.invalid.mapValues { reasons in .group(reasons.mapValues { .number(Double($0)) }) })
+        metrics.setRates("valid_rate", valid: counters.valid, of: counters.proposals)
+        metrics.set("invalid", counters.invalid)
         metrics.set("solve_rate", counters.solveRate)
         metrics.set("proposal_solve_rate", counters.proposalSolveRate)
         metrics.set("buffer_size", counters.bufferSize)

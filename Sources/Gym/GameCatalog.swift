@@ -17,18 +17,21 @@ public enum GameCatalog {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var factories: [String: Entry] = [
         "azr": Entry(type: AZRGame.self) { config, runner, directory, step in
-            let play = try SelfPlay(registry: TaskTypeCatalog.registry(for: config), runner: runner,
-                                    settings: config.selfPlaySettings, directory: directory, seed: config.seed, step: step)
+            let play = try selfPlay(config, runner, directory, step)
             let weighting = TRRAdvantages.Weighting(rawValue: config.advantageWeighting) ?? .tokens
             return AZRGame(play: play, advantages: TRRAdvantages(weighting: weighting), seedSize: config.seedSize,
                            seedingRounds: config.seedingRounds)
         },
         "lsp": Entry(type: LSPGame.self) { config, runner, directory, step in
-            let play = try SelfPlay(registry: TaskTypeCatalog.registry(for: config), runner: runner,
-                                    settings: config.selfPlaySettings, directory: directory, seed: config.seed, step: step)
-            return LSPGame(play: play, settings: config.lspSettings, step: step)
+            LSPGame(play: try selfPlay(config, runner, directory, step), settings: config.lspSettings, step: step)
         },
     ]
+
+    /// The task types, buffers and proposal machinery a game plays over, from the config.
+    public static func selfPlay(_ config: TrainingConfig, _ runner: ProgramRunner, _ directory: URL?, _ step: Int) throws -> SelfPlay {
+        try SelfPlay(registry: TaskTypeCatalog.registry(for: config), runner: runner, settings: config.selfPlaySettings,
+                     directory: directory, seed: config.seed, step: step)
+    }
 
     /// Makes game `name` available to configs: its type (for the report's panels) and how to build it.
     public static func register(_ name: String, type: any Game.Type, _ factory: @escaping Factory) {

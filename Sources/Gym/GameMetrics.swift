@@ -65,4 +65,17 @@ extension Dictionary where Key == String, Value == MetricValue {
     public mutating func set(_ key: String, _ number: Double) {
         self[key] = .number(number)
     }
+
+    /// Sets `key` to counts grouped twice (e.g. invalid proposals per task type and reason).
+    public mutating func set(_ key: String, _ counts: [String: [String: Int]]) {
+        self[key] = .group(counts.mapValues { inner in .group(inner.mapValues { .number(Double($0)) }) })
+    }
+
+    /// Sets `key` to valid / proposed per task type (every proposed type appears, 0 when none was valid).
+    public mutating func setRates(_ key: String, valid: [String: Int], of proposed: [String: Int]) {
+        let rates = [String: Double](uniqueKeysWithValues: proposed.map { type, count in
+            (type, Double(valid[type] ?? 0) / Double(Swift.max(count, 1)))
+        })
+        set(key, rates)
+    }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Sandbox
 import Tasks
@@ -88,18 +87,7 @@ public final class LSPGame: Game {
         let runner = play.runner
         let context = TaskContext(runner: runner, step: step, format: settings.answerFormat)
         let jobsBefore = runner.pool.jobCount
-        var seconds: [String: Double] = [:]
-        var clock = DispatchTime.now()
-        func lap(_ phase: String) {
-            seconds[phase] = clock.secondsElapsed
-            clock = DispatchTime.now()
-        }
-        var sandboxSeconds = 0.0
-        func inSandbox<T>(_ body: () -> T) -> T {
-            let started = DispatchTime.now()
-            defer { sandboxSeconds += started.secondsElapsed }
-            return body()
-        }
+        var clock = StepClock()
         let registry = play.registry
 
         // Challenge: N queries per task type, validated like proposals.
@@ -107,13 +95,13 @@ public final class LSPGame: Game {
         let (queryRequests, references) = play.proposalRequests(for: registry.names.map { ($0, settings.queriesPerType) },
                                                                 scoringOnly: false, role: .challenge)
         let queryTraced = try policy.completeTraced(queryRequests)
-        lap("challenge")
+        clock.lap("challenge")
         onPhase?("validating")
-        let outcomes = inSandbox { play.validate(queryRequests, queryTraced.map(\.text), references, context: context) }
-        lap("validate")
+        let outcomes = clock.inSandbox { play.validate(queryRequests, queryTraced.map(\.text), references, context: context) }
+        clock.lap("validate")
 
         var metrics: GameMetrics = [:]
-        var proposed: [String: Double] = [:], valid: [String: Double] = [:], added: [String: Int] = [:]
+        var proposed: [String: Int] = [:], valid: [String: Int] = [:], added: [String: Int] = [:]
         var invalid: [String: [String: Int]] = [:]
         var queries: [Query] = []
         for (index, outcome) in outcomes.enumerated() {
@@ -143,13 +131,13 @@ public final class LSPGame: Game {
         onPhase?("solving")
         let answerTraced = try policy.completeTraced(answerRequests)
         let answerOwner = queries.flatMap { query in query.answers.map { _ in query.triple } }
-        let answerOutcomes = inSandbox {
+        let answerOutcomes = clock.inSandbox {
             concurrentMap(answerRequests.indices) { index -> SolveOutcome in
                 registry[answerRequests[index].taskType]!.check(completion: answerTraced[index].text, for: answerOwner[index],
                                                                 context: context)
             }
         }
-        lap("solve")
+        clock.lap("solve")
 
         // Judge: the self-reward R_Q of every answer (LSP; skipped for LSP-Zero).
         var quality = [Double](repeating: 0, count: answerRequests.count)
@@ -172,7 +160,7 @@ public final class LSPGame: Game {
                     judgeFailures[error.reason, default: 0] += 1
                 }
             }
-            lap("judge")
+            clock.lap("judge")
         }
 
         // Rewards and records.
@@ -221,8 +209,8 @@ public final class LSPGame: Game {
             samples.append(line)
         }
 
-        metrics.set("valid_rate", Dictionary(uniqueKeysWithValues: proposed.map { ($0.key, (valid[$0.key] ?? 0) / $0.value) }))
-        metrics["invalid"] = .group(invalid.mapValues { reasons in .group(reasons.mapValues { .number(Double($0)) }) })
+        metrics.setRates("valid_rate", valid: valid, of: proposed)
+        metrics.set("invalid", invalid)
         metrics.set("solve_rate", solved.mapValues { Double($0.0) / Double(max($0.1, 1)) })
         metrics.set("query_value", values.mapValues { $0.reduce(0, +) / Double($0.count) })
         if settings.selfRewardWeight > 0, !answerRequests.isEmpty {
@@ -232,8 +220,8 @@ public final class LSPGame: Game {
         metrics.set("buffer_size", play.buffers.mapValues(\.count))
         metrics.set("added", added)
         stepNumber += 1
-        return GameStep(step: step, records: records, metrics: metrics, samples: samples, seconds: seconds,
-                        sandboxJobs: runner.pool.jobCount - jobsBefore, sandboxSeconds: sandboxSeconds)
+        return GameStep(step: step, records: records, metrics: metrics, samples: samples, seconds: clock.seconds,
+                        sandboxJobs: runner.pool.jobCount - jobsBefore, sandboxSeconds: clock.sandboxSeconds)
     }
 
     public func summary(_ metrics: GameMetrics) -> String {

@@ -170,11 +170,7 @@ public final class SelfPlay {
         let context = TaskContext(runner: runner, step: step, format: settings.answerFormat)
         var counters = StepCounters()
         let jobsBefore = runner.pool.jobCount
-        var clock = DispatchTime.now()
-        func lap(_ phase: String) {
-            counters.seconds[phase] = clock.secondsElapsed
-            clock = DispatchTime.now()
-        }
+        var clock = StepClock()
 
         // Propose.
         onPhase?("proposing")
@@ -182,18 +178,12 @@ public final class SelfPlay {
                                                                       scoringOnly: false)
         let proposalTraced = try policy.completeTraced(proposalRequests)
         let proposalCompletions = proposalTraced.map(\.text)
-        lap("propose")
+        clock.lap("propose")
 
         // Validate, concurrently across the sandbox pool. Only the sandbox waits count towards runs per second.
         onPhase?("validating")
-        var sandboxSeconds = 0.0
-        func inSandbox<T>(_ body: () -> T) -> T {
-            let started = DispatchTime.now()
-            defer { sandboxSeconds += started.secondsElapsed }
-            return body()
-        }
-        let outcomes = inSandbox { validate(proposalRequests, proposalCompletions, proposalReferences, context: context) }
-        lap("validate")
+        let outcomes = clock.inSandbox { validate(proposalRequests, proposalCompletions, proposalReferences, context: context) }
+        clock.lap("validate")
 
         // Learnability: n solver rollouts per valid proposal, scored but not trained on.
         var scoringRequests: [PolicyRequest] = []
@@ -210,7 +200,7 @@ public final class SelfPlay {
         }
         onPhase?("learnability")
         let scoringCompletions = try policy.complete(scoringRequests)
-        let scoringOutcomes = inSandbox {
+        let scoringOutcomes = clock.inSandbox {
             concurrentMap(scoringRequests.indices) { index -> SolveOutcome in
                 let triple = outcomes[scoringOwner[index]].triple!
                 return self.registry[triple.type]!.check(completion: scoringCompletions[index], for: triple, context: context)
@@ -221,7 +211,7 @@ public final class SelfPlay {
             solved[owner, default: (0, 0)].total += 1
             if scoringOutcomes[index].isCorrect { solved[owner, default: (0, 0)].correct += 1 }
         }
-        lap("learnability")
+        clock.lap("learnability")
 
         var records: [TrainingRecord] = []
         var proposals: [(String, String, String, ProposalOutcome, Double)] = []
@@ -273,13 +263,13 @@ public final class SelfPlay {
         onPhase?("solving")
         let solverTraced = try policy.completeTraced(solverRequests)
         let solverCompletions = solverTraced.map(\.text)
-        let solverOutcomes = inSandbox {
+        let solverOutcomes = clock.inSandbox {
             concurrentMap(solverRequests.indices) { index -> SolveOutcome in
                 self.registry[solverRequests[index].taskType]!.check(completion: solverCompletions[index],
                                                                      for: solverTasks[index], context: context)
             }
         }
-        counters.sandboxSeconds = sandboxSeconds
+        counters.sandboxSeconds = clock.sandboxSeconds
         var solverTally: [String: (Int, Int)] = [:]
         var answers: [JudgedAnswer] = []
         for index in solverRequests.indices {
@@ -294,7 +284,8 @@ public final class SelfPlay {
                                           reward: reward, taskType: type, role: .solve, trace: solverTraced[index].trace))
         }
         counters.solveRate = solverTally.mapValues { Double($0.0) / Double(max($0.1, 1)) }
-        lap("solve")
+        clock.lap("solve")
+        counters.seconds = clock.seconds
 
         var sums: [String: (Double, Int)] = [:]
         for record in records {

@@ -7,19 +7,7 @@ import XCTest
 
 /// LSP's formulas with a scripted model: V(q), V̄, both advantages, the self-reward and its parsing, checked
 /// against numbers worked out by hand.
-final class LSPGameTests: XCTestCase {
-    static var pool: ZygotePool!
-
-    override class func setUp() {
-        super.setUp()
-        pool = try! ZygotePool(policyNamed: "default", size: 2)
-    }
-
-    override class func tearDown() {
-        pool.shutdown()
-        super.tearDown()
-    }
-
+final class LSPGameTests: SandboxPoolTestCase {
     /// Four deduction queries: two valid (f(2) = 3 and f(5) = 10), one unreadable, one that raises. Query 0's
     /// four answers are right, right, wrong, malformed; query 1's right, wrong, wrong, wrong. The judge scores
     /// 7, 0, (no tag), 9 (out of range) for query 0 and 7, 0, (two tags), 0 for query 1.

@@ -8,19 +8,7 @@ func answer(_ blocks: [(String, String)]) -> String {
     "thinking</think> <answer>\n" + blocks.map { "```\($0.0)\n\($0.1)\n```" }.joined(separator: "\n") + "\n</answer>"
 }
 
-final class SelfPlayTests: XCTestCase {
-    static var pool: ZygotePool!
-
-    override class func setUp() {
-        super.setUp()
-        pool = try! ZygotePool(policyNamed: "default", size: 2)
-    }
-
-    override class func tearDown() {
-        pool.shutdown()
-        super.tearDown()
-    }
-
+final class SelfPlayTests: SandboxPoolTestCase {
     /// A scripted model: proposals 0 and 1 of each type are valid, 2 is malformed, 3 is invalid (raises).
     /// As solver it never answers correctly: every other answer is malformed, the rest well formed and wrong.
     static let script = ScriptedPolicy { request, index in
