@@ -59,11 +59,20 @@ public struct MetricPanel: Sendable {
     public var key: String
     public var yLabel: String
     public var yRange: ClosedRange<Double>?
+    /// A curve the report fits to a plain-number series and draws beside it, with its parameters in the title.
+    public var fit: CurveFit?
 
-    public init(title: String, key: String, yLabel: String, yRange: ClosedRange<Double>? = nil) {
+    /// Curves a panel may ask for.
+    public enum CurveFit: Sendable {
+        /// `SaturatingFit`: R0 + (A − R0) / (1 + (C_mid / C)^B) over steps, with its asymptote A.
+        case saturating
+    }
+
+    public init(title: String, key: String, yLabel: String, yRange: ClosedRange<Double>? = nil, fit: CurveFit? = nil) {
         self.title = title
         self.key = key
         self.yLabel = yLabel
         self.yRange = yRange
+        self.fit = fit
     }
 }

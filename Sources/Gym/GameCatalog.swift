@@ -2,8 +2,8 @@ import Foundation
 import Tasks
 import Trainer
 
-/// Games a run's config may name in `game`, each built over the sandbox from the config. `azr` and `lsp` are
-/// here; a plug-in registers its own the same way.
+/// Games a run's config may name in `game`, each built over the sandbox from the config. `azr`, `lsp` and `sgs`
+/// are here; a plug-in registers its own the same way.
 public enum GameCatalog {
     /// Builds a game for a run: the config, the sandbox runner, the buffers' folder (nil: in memory) and the
     /// step to start at.
@@ -24,6 +24,15 @@ public enum GameCatalog {
         },
         "lsp": Entry(type: LSPGame.self) { config, runner, directory, step in
             LSPGame(play: try selfPlay(config, runner, directory, step), settings: config.lspSettings, step: step)
+        },
+        "sgs": Entry(type: SGSGame.self) { config, runner, directory, step in
+            let play = try selfPlay(config, runner, directory, step)
+            let targets = try SGSTargets.load(source: SGSTargets.Source(rawValue: config.targets) ?? .cruxeval, file: config.targetsFile,
+                                              seed: config.seed, heldOutFraction: config.heldOutFraction, count: config.targetCount,
+                                              registry: play.registry, runner: runner)
+            // The selection is recorded beside buffers/ in the run folder, and must not change on resume.
+            if let directory { try targets.record(in: directory.deletingLastPathComponent()) }
+            return try SGSGame(play: play, settings: config.sgsSettings, targets: targets, directory: directory, step: step)
         },
     ]
 

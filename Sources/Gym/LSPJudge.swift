@@ -71,13 +71,7 @@ public enum LSPJudge {
 
     /// The score of one judge output, 0…7; a missing, repeated, non-integer or out-of-range score throws.
     public static func score(_ output: String) throws -> Int {
-        var tags: [Substring] = []
-        var rest = output[...]
-        while let open = rest.range(of: "<score>") {
-            guard let close = rest[open.upperBound...].range(of: "</score>") else { break }
-            tags.append(rest[open.upperBound..<close.lowerBound])
-            rest = rest[close.upperBound...]
-        }
+        let tags = taggedValues("score", in: output)
         guard !tags.isEmpty else { throw OutputError.missingScore }
         guard tags.count == 1 else { throw OutputError.severalScores(tags.count) }
         let text = tags[0].trimmingCharacters(in: .whitespacesAndNewlines)

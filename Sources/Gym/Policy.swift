@@ -13,6 +13,10 @@ public struct Role: RawRepresentable, Hashable, Codable, Sendable, CustomStringC
     public static let challenge = Role(rawValue: "challenge")
     /// A self-reward judge's rollout (scored, never trained on).
     public static let judge = Role(rawValue: "judge")
+    /// SGS's conjecturer, which writes a simpler task for an unsolved target.
+    public static let conjecture = Role(rawValue: "conjecture")
+    /// SGS's guide, which scores a conjecture against its target (scored, never trained on).
+    public static let guide = Role(rawValue: "guide")
 }
 
 /// One prompt for the model.

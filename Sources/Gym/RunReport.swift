@@ -25,8 +25,22 @@ public struct RunReport {
         // The game's declared panels, then a chart for every other series it reported.
         let panels = GameCatalog.panels(game: config.game)
         let present = Set(metrics.flatMap(\.game.keys))
+        var fits: [String] = []
         for panel in panels where present.contains(panel.key) {
-            charts.append(SVGLineChart(title: panel.title, yLabel: panel.yLabel, series: gameSeries(panel.key), yRange: panel.yRange))
+            var lines = gameSeries(panel.key)
+            var title = panel.title
+            if panel.fit == .saturating, lines.count == 1 {
+                if let fit = SaturatingFit.fit(lines[0].points, ceiling: panel.yRange?.upperBound ?? 1), let last = lines[0].points.last?.x {
+                    // Drawn half as far again as the data, so the approach to the asymptote shows.
+                    lines.append(SVGLineChart.Series(name: "fit", points: stride(from: 1.0, through: last * 1.5, by: max(0.25, last / 60)).map { ($0, fit.value(at: $0)) }))
+                    title += String(format: " (fit: A = %.3f)", fit.asymptote)
+                    fits.append(String(format: "%@: fitted R(C) = R0 + (A − R0) / (1 + (C_mid / C)^B) over steps C (SGS's saturating curve, least squares, R0 the first value): R0 = %.3f, asymptote A = %.3f, C_mid = %.1f steps, B = %.2f, residual sum of squares %.2g.",
+                                       panel.title, fit.r0, fit.asymptote, fit.midpoint, fit.exponent, fit.residual))
+                } else {
+                    fits.append("\(panel.title): too few steps (\(lines[0].points.count)) to fit a saturating curve; it needs 4.")
+                }
+            }
+            charts.append(SVGLineChart(title: title, yLabel: panel.yLabel, series: lines, yRange: panel.yRange))
         }
         for key in present.subtracting(panels.map(\.key)).sorted() {
             charts.append(SVGLineChart(title: key, yLabel: key, series: gameSeries(key)))
@@ -68,6 +82,7 @@ public struct RunReport {
         page += "<h2>Curves</h2>\n<div class=\"charts\">\n"
         for chart in charts { page += "<figure>\(chart.svg())</figure>\n" }
         page += "</div>\n"
+        for line in fits { page += "<p class=\"muted\">\(HTML.escape(line))</p>\n" }
         page += examples(metrics)
         page += "<h2>Settings</h2>\n<pre>\(HTML.escape((try? String(contentsOf: run.configURL, encoding: .utf8)) ?? ""))</pre>\n"
         page += "</body></html>\n"

@@ -87,6 +87,35 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// LSP: the solver's reward, `binary` (1 correct, else 0) or `format_aware` (AZR's 1 / −0.5 / −1).
     public var solverReward = LSPSettings.SolverReward.binary
     public var judgeTemperature = 0.6
+    /// SGS: where the target problems come from: `cruxeval` (output and input prediction), `cruxeval_o`,
+    /// `cruxeval_i`, `humaneval_plus` or `mbpp_plus` (as induction tasks), or `file` (`targets_file`).
+    public var targets = SGSTargets.Source.cruxeval.rawValue
+    /// SGS: the targets' file (default: the source's dataset in ../shared/datasets).
+    public var targetsFile: String?
+    /// SGS: targets the game plays on, drawn from the part not held out (0: all of it).
+    public var targetCount = 64
+    /// SGS: the fraction of target programs held out, never shown to the game.
+    public var heldOutFraction = 0.5
+    /// SGS: B, targets drawn per round.
+    public var targetsPerRound = 4
+    /// SGS: synthetic tasks per unsolved target drawn.
+    public var conjecturesPerTarget = 1
+    /// SGS: k, solver attempts per target and per valid synthetic task.
+    public var solverAttempts = 4
+    /// SGS: `product` (R_solve · guide score, the paper's) or `threshold` (R_solve when the score reaches
+    /// `guide_threshold`).
+    public var guideGate = SGSSettings.GuideGate.product
+    public var guideThreshold = 0.5
+    /// SGS: the top fraction of a round's solve rates counted as too easy (the paper: 0.3; 0: AZR's learnability).
+    public var easyCut = 0.3
+    public var guideTemperature = 0.6
+    /// SGS: a greedy attempt at every target before step 0 marks what the base model solves already.
+    public var initialSweep = true
+    /// SGS: measure the held-out solve rate every this many rounds (0: never; scoring only).
+    public var heldOutEvalEvery = 0
+    public var heldOutEvalSize = 64
+    /// SGS: the task type conjectured for targets whose own type has no conjecture prompt (induction).
+    public var conjectureType = "deduction"
 
     public init() {}
 
@@ -97,6 +126,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
                 .learnabilityTemperature, .advantageWeighting],
         "lsp": [.queriesPerType, .answersPerQuery, .challengerWeight, .selfRewardWeight, .lspZero, .solverReward,
                 .judgeTemperature],
+        "sgs": [.targets, .targetsFile, .targetCount, .heldOutFraction, .targetsPerRound, .conjecturesPerTarget,
+                .solverAttempts, .guideGate, .guideThreshold, .easyCut, .guideTemperature, .initialSweep,
+                .heldOutEvalEvery, .heldOutEvalSize, .conjectureType],
     ]
     static var lspKeys: [CodingKeys] { gameKeys["lsp"]! }
 
@@ -132,6 +164,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case game, taskTypes = "task_types", queriesPerType = "queries_per_type", answersPerQuery = "answers_per_query"
         case challengerWeight = "challenger_weight", selfRewardWeight = "self_reward_weight", lspZero = "lsp_zero"
         case solverReward = "solver_reward", judgeTemperature = "judge_temperature"
+        case targets, targetsFile = "targets_file", targetCount = "target_count", heldOutFraction = "held_out_fraction"
+        case targetsPerRound = "targets_per_round", conjecturesPerTarget = "conjectures_per_target"
+        case solverAttempts = "solver_attempts", guideGate = "guide_gate", guideThreshold = "guide_threshold"
+        case easyCut = "easy_cut", guideTemperature = "guide_temperature", initialSweep = "initial_sweep"
+        case heldOutEvalEvery = "held_out_eval_every", heldOutEvalSize = "held_out_eval_size"
+        case conjectureType = "conjecture_type"
     }
 
     /// Keys present in `decoder`'s object override `base`; the rest keep its values.
@@ -178,6 +216,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.answersPerQuery, \.answersPerQuery); try take(.challengerWeight, \.challengerWeight)
         try take(.selfRewardWeight, \.selfRewardWeight); try take(.lspZero, \.lspZero)
         try take(.solverReward, \.solverReward); try take(.judgeTemperature, \.judgeTemperature)
+        try take(.targets, \.targets); try take(.targetCount, \.targetCount); try take(.heldOutFraction, \.heldOutFraction)
+        if let file = try c.decodeIfPresent(String.self, forKey: .targetsFile) { targetsFile = file }
+        try take(.targetsPerRound, \.targetsPerRound); try take(.conjecturesPerTarget, \.conjecturesPerTarget)
+        try take(.solverAttempts, \.solverAttempts); try take(.guideGate, \.guideGate); try take(.guideThreshold, \.guideThreshold)
+        try take(.easyCut, \.easyCut); try take(.guideTemperature, \.guideTemperature); try take(.initialSweep, \.initialSweep)
+        try take(.heldOutEvalEvery, \.heldOutEvalEvery); try take(.heldOutEvalSize, \.heldOutEvalSize)
+        try take(.conjectureType, \.conjectureType)
         // A partial rewards object changes only the rewards it names, over the preset's.
         if let values = try c.decodeIfPresent([String: Double].self, forKey: .rewards) {
             do { rewards = try rewards.applying(values) } catch { throw ConfigError.invalid("rewards: \(error)") }
@@ -277,6 +322,16 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try require(queriesPerType >= 1 && answersPerQuery >= 2, "queries_per_type must be at least 1, answers_per_query at least 2")
         try require(challengerWeight >= 0 && selfRewardWeight >= 0 && judgeTemperature > 0,
                     "challenger_weight and self_reward_weight must be at least 0, judge_temperature above 0")
+        try require(SGSTargets.Source(rawValue: targets) != nil,
+                    "targets must be one of \(SGSTargets.Source.allCases.map(\.rawValue).joined(separator: ", "))")
+        try require(targets != SGSTargets.Source.file.rawValue || targetsFile != nil, "targets \"file\" needs targets_file")
+        try require(targetCount >= 0 && heldOutFraction >= 0 && heldOutFraction < 1,
+                    "target_count must be at least 0 (0: all), held_out_fraction in [0, 1)")
+        try require(targetsPerRound >= 1 && conjecturesPerTarget >= 1 && solverAttempts >= 1,
+                    "targets_per_round, conjectures_per_target and solver_attempts must be at least 1")
+        try require((0...1).contains(guideThreshold) && easyCut >= 0 && easyCut < 1 && guideTemperature > 0,
+                    "guide_threshold must be in [0, 1], easy_cut in [0, 1), guide_temperature above 0")
+        try require(heldOutEvalEvery >= 0 && heldOutEvalSize >= 0, "held_out_eval_every and held_out_eval_size must be at least 0")
         // Another game's setting in this run would be silently ignored: refuse it instead.
         let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig())) as! [String: Any]
         let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
@@ -296,6 +351,26 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         s.selfRewardWeight = lspZero ? 0 : selfRewardWeight
         s.judgeTemperature = judgeTemperature
         s.solverReward = solverReward
+        s.temperature = temperature
+        s.rewards = rewards
+        s.answerFormat = answerFormat
+        return s
+    }
+
+    /// SGS's settings from this config.
+    public var sgsSettings: SGSSettings {
+        var s = SGSSettings()
+        s.targetsPerRound = targetsPerRound
+        s.conjecturesPerTarget = conjecturesPerTarget
+        s.solverAttempts = solverAttempts
+        s.guideGate = guideGate
+        s.guideThreshold = guideThreshold
+        s.easyCut = easyCut
+        s.guideTemperature = guideTemperature
+        s.initialSweep = initialSweep
+        s.heldOutEvalEvery = heldOutEvalEvery
+        s.heldOutEvalSize = heldOutEvalSize
+        s.conjectureType = conjectureType
         s.temperature = temperature
         s.rewards = rewards
         s.answerFormat = answerFormat

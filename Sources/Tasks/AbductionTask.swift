@@ -36,6 +36,17 @@ public struct AbductionTask: Environment {
         SingleIOProposal.propose(type: name, completion: completion, style: style, context: context)
     }
 
+    public func statement(of triple: Triple) -> String? {
+        guard let output = triple.output else { return nil }
+        return Prompts.fence("python", triple.program) + "\nThe puzzle: find arguments for which f returns `\(output)`."
+    }
+
+    public func conjecturePrompt(for statement: String) -> String? {
+        SingleIOProposal.conjecturePrompt(
+            shown: statement, goal: "The other programmer will see your function and the value your call returns and must find arguments that give it.",
+            style: style)
+    }
+
     public func solverPrompt(for triple: Triple) -> String {
         let output = triple.output ?? ""
         switch style {

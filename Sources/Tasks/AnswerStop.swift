@@ -21,6 +21,8 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
     case inductionProposal(inputs: Int)
     /// After the first closing `</score>` tag (a self-reward judge's verdict).
     case scoreTag
+    /// After the first closing tag `</NAME>` (a guide's verdict ends with its last score tag).
+    case closingTag(String)
 
     /// Which tokens can finish an answer: `isComplete` is asked only after one of them.
     public enum Trigger: Sendable, Hashable, CaseIterable {
@@ -42,7 +44,7 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
         case .assertionLine: return .lineBreak
         case .functionBlock: return .backtick
         case .singleInputProposal, .inductionProposal: return .lineBreakOrBacktick
-        case .scoreTag: return .angleBracket
+        case .scoreTag, .closingTag: return .angleBracket
         }
     }
 
@@ -84,6 +86,8 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
             return Set(read.inputs).count >= count
         case .scoreTag:
             return text.contains("</score>")
+        case let .closingTag(name):
+            return text.contains("</\(name)>")
         }
     }
 }

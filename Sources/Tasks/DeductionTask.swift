@@ -36,6 +36,17 @@ public struct DeductionTask: Environment {
         SingleIOProposal.propose(type: name, completion: completion, style: style, context: context)
     }
 
+    public func statement(of triple: Triple) -> String? {
+        guard let input = triple.input else { return nil }
+        return Prompts.fence("python", triple.program + "\n\nprint(f(\(input)))")
+            + "\nThe puzzle: work out, without running it, what this prints."
+    }
+
+    public func conjecturePrompt(for statement: String) -> String? {
+        SingleIOProposal.conjecturePrompt(
+            shown: statement, goal: "The other programmer will see your function and call and must work out what f returns.", style: style)
+    }
+
     public func solverPrompt(for triple: Triple) -> String {
         let input = triple.input ?? ""
         switch style {

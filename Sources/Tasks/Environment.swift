@@ -58,12 +58,21 @@ public protocol Environment: Sendable {
     var solverStop: AnswerStop? { get }
     /// Where a proposal is whole, so sampling stops there (nil: at the end of turn or the token cap).
     var proposerStop: AnswerStop? { get }
+    /// A triple of this type as its solver sees the problem, without the answer (SGS shows unsolved targets to
+    /// its conjecturer this way); nil (the default) when the type cannot state one.
+    func statement(of triple: Triple) -> String?
+    /// A proposer prompt for a task of this type that is simpler than, and helps with, a problem the solver has
+    /// not solved yet (`statement`, from any type's `statement(of:)`). SGS's conjecturer asks it; nil (the
+    /// default) when this type's proposals cannot be conjectured (induction's proposer needs a given program).
+    func conjecturePrompt(for statement: String) -> String?
 }
 
 extension Environment {
     public var referenceBuffers: [String] { [name] }
     public var solverStop: AnswerStop? { nil }
     public var proposerStop: AnswerStop? { nil }
+    public func statement(of triple: Triple) -> String? { nil }
+    public func conjecturePrompt(for statement: String) -> String? { nil }
 }
 
 /// Task types by name. `standard` holds AZR's three; plug-ins register more.

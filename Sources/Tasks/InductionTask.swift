@@ -141,6 +141,14 @@ public struct InductionTask: Environment {
         return (Array(pairs.prefix(half)), Array(pairs.dropFirst(half)))
     }
 
+    /// The description and the calls the solver is shown. Induction offers no conjecture prompt of its own (its
+    /// proposer describes a program it is given), so SGS conjectures another type's task for it.
+    public func statement(of triple: Triple) -> String? {
+        guard triple.message != nil, triple.inputs?.isEmpty == false else { return nil }
+        return "Write the Python function `f` these calls come from. What it does: \(triple.message!)\n\n"
+            + Prompts.fence("python", InstructPrompts.pairs(Self.split(triple).shown))
+    }
+
     public func solverPrompt(for triple: Triple) -> String {
         if style == .instruct {
             return """

@@ -19,6 +19,44 @@ enum SingleIOProposal {
         }
     }
 
+    /// SGS's conjecturer: the unsolved target as its solver sees it (`shown`, without the answer), then a
+    /// request for a related, simpler task in the type's proposal form. The paper's wording (its appendix E.1)
+    /// asks for a lemma that helps prove the target, simpler than it and not a renamed copy; this is the same
+    /// request for a Python puzzle.
+    static func conjecturePrompt(shown: String, goal: String, style: PromptStyle) -> String {
+        let request = """
+        Write a new Python puzzle that is simpler than this one but practises the idea it needs, so that solving \
+        yours helps with solving it. It must not be the same puzzle, nor a copy with renamed variables or changed \
+        constants. \(goal)
+        """
+        switch style {
+        case .instruct:
+            return """
+            Another programmer could not solve this Python puzzle yet:
+
+            \(shown)
+
+            \(request)
+
+            An answer is one ```python block that defines a function `f` and ends with one call of it on concrete \
+            arguments, `print(f(...))`. \(InstructPrompts.programRules)
+            """
+        case .azr:
+            return AnswerFormat.wrap("""
+            ## Task: write a new Python program and one input for it, as a stepping stone to a harder task.
+            The solver could not solve this task yet:
+            \(shown)
+            \(request)
+            \(Prompts.programRules)
+            Think first, then answer in exactly this form:
+            <answer>
+            \(Prompts.fence("python", "def f(...):\n    ..."))
+            \(Prompts.fence("input", "the arguments"))
+            </answer>
+            """)
+        }
+    }
+
     static func propose(type: String, completion: String, style: PromptStyle, context: TaskContext) -> ProposalOutcome {
         let program: String, input: String
         do {

@@ -18,7 +18,7 @@ struct ExperimentCommand: ParsableCommand {
         `azr report runs/NAME` draws the run's learning curves.
         """)
 
-    @Option(help: "The self-play game trained: azr or lsp. Both are measured on the same problems.") var game = "azr"
+    @Option(help: "The self-play game trained: azr, lsp or sgs. All are measured on the same problems.") var game = "azr"
     @Option(help: "Training preset of the game (presets/GAME/NAME.json).") var preset = "cpu"
     @Option(name: .customLong("set"), help: "KEY=VALUE for any config key of the training run (e.g. max_new_tokens=320).") var settings: [String] = []
     @Option(help: "Minutes of training (no step starts later).") var minutes = 60.0
@@ -35,11 +35,13 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: qwen2.5-coder-0.5b.") var model: String?
     @Option(help: "Seed of the training run; the held-out set uses seed + 1000.") var seed: UInt64 = 0
     @Flag(help: "Rebuild experiment.md and .json of the experiment --name from its saved verdicts and metrics (an unfinished one: the sets measured so far); nothing runs.") var reportOnly = false
+    @Option(help: "With --report-only: also report the CRUXEval problems another run (an SGS run's folder) held out as targets and trained on, so a game without targets is compared on the same problems.") var targetsFrom: String?
 
     @Flag(help: "Continue the experiment --name after a kill or a failure: what is measured or trained stays, the rest runs with the experiment's own settings.") var resume = false
 
     func run() throws {
         if reportOnly { return try rewriteReport() }
+        guard targetsFrom == nil else { throw CLIError.usage("--targets-from goes with --report-only") }
         let folder = URL(fileURLWithPath: runs)
         let opened: (run: TrainingRun, plan: ExperimentPlan, note: String?)
         if resume {
@@ -304,7 +306,20 @@ struct ExperimentCommand: ParsableCommand {
         if let trained = after.held_out { report.add(set: "held-out, self-generated", before.heldOut, trained, pooled: true) } else {
             report.unmeasured.append("held-out, self-generated")
         }
-        if let trained = after.cruxeval { report.add(set: "CRUXEval", before.cruxeval, trained) } else { report.unmeasured.append("CRUXEval") }
+        if let trained = after.cruxeval {
+            report.add(set: "CRUXEval", before.cruxeval, trained)
+            // A run with targets (SGS) splits CRUXEval: the held-out targets it never saw, the targets it trained on.
+            let source = targetsFrom.map { URL(fileURLWithPath: $0) } ?? trainingRun.directory
+            let selection: SGSTargets.Selection?
+            do { selection = try SGSTargets.recorded(in: source) } catch { throw CLIError.usage("\(error)") }
+            if let selection {
+                let origin = targetsFrom == nil ? "" : " of \(source.lastPathComponent)"
+                report.add(set: "CRUXEval, held-out targets\(origin)", before.cruxeval, trained, pooled: true, only: Set(selection.held_out))
+                report.add(set: "CRUXEval, trained targets\(origin)", before.cruxeval, trained, pooled: true, only: Set(selection.targets))
+            } else if targetsFrom != nil {
+                throw CLIError.usage("--targets-from: \(source.path) has no targets.json (not an SGS run)")
+            }
+        } else { report.unmeasured.append("CRUXEval") }
         if let code = before.humaneval {
             if let trained = after.humanevalSummary {
                 report.add(humanEval: code, trained)

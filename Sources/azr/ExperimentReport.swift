@@ -29,7 +29,7 @@ struct ExperimentReport: Codable {
     var run: String
     /// The folder that holds the run.
     var runs: String
-    /// The self-play game trained (azr, lsp, …).
+    /// The self-play game trained (azr, lsp, sgs, …).
     var game: String
     var preset: String
     var minutes: Double
@@ -53,11 +53,14 @@ struct ExperimentReport: Codable {
 
     /// Solved means every answer to the task was right (greedy: its one answer). With `pooled`, a row per reading
     /// over all task types together follows the per-type rows (when there are several types).
-    mutating func add(set: String, _ before: SolverEvaluation.Summary, _ after: SolverEvaluation.Summary, pooled: Bool = false) {
+    /// With `only`, just the problems whose keys it holds (e.g. an SGS run's held-out targets).
+    mutating func add(set: String, _ before: SolverEvaluation.Summary, _ after: SolverEvaluation.Summary, pooled: Bool = false,
+                      only: Set<String>? = nil) {
         let afterByID = Dictionary(after.results.map { ($0.problemKey, $0) }, uniquingKeysWith: { first, _ in first })
-        let types = Set(before.results.map(\.type)).sorted()
+        let measured = before.results.filter { only?.contains($0.problemKey) ?? true }
+        let types = Set(measured.map(\.type)).sorted()
         for type in types + (pooled && types.count > 1 ? ["all"] : []) {
-            let pairs = before.results.filter { type == "all" || $0.type == type }
+            let pairs = measured.filter { type == "all" || $0.type == type }
                 .compactMap { result in afterByID[result.problemKey].map { (result, $0) } }
             for (reading, count) in [("strict", \SolverEvaluation.TaskResult.strict_correct), ("lenient", \SolverEvaluation.TaskResult.lenient_correct)] {
                 rows.append(Row(set: set, type: type, reading: reading, comparison: PairedComparison(
@@ -105,7 +108,7 @@ struct ExperimentReport: Codable {
         }
         for row in rows {
             let c = row.comparison
-            text += String(format: "| %@ | %@ | %@ | %d | %.1f%% | %.1f%% | %@ |\n", row.set, row.set == "CRUXEval" ? names[row.type] ?? row.type : row.type,
+            text += String(format: "| %@ | %@ | %@ | %d | %.1f%% | %.1f%% | %@ |\n", row.set, row.set.hasPrefix("CRUXEval") ? names[row.type] ?? row.type : row.type,
                            row.reading, c.problems, c.before * 100, c.after * 100, c.text)
         }
         if let window = rewards.first?.steps {

@@ -7,7 +7,7 @@ import Trainer
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Self-play training from zero data: AZR (propose, validate, solve, TRR++) or LSP (challenge, solve, judge).",
+        abstract: "Self-play training from zero data: AZR (propose, validate, solve, TRR++), LSP (challenge, solve, judge) or SGS (conjecture, solve, guide).",
         discussion: """
         A run lives in runs/NAME/: config.json, buffers/*.jsonl, metrics.jsonl (one line per step), \
         samples/step-N.jsonl and checkpoints/. Settings come from the preset, then --config FILE, then the flags \
@@ -15,7 +15,7 @@ struct TrainCommand: ParsableCommand {
         run from its last checkpoint.
         """)
 
-    @Option(help: "The self-play game: azr (Absolute Zero) or lsp (Language Self-Play).") var game = "azr"
+    @Option(help: "The self-play game: azr (Absolute Zero), lsp (Language Self-Play) or sgs (Self-Guided Self-Play).") var game = "azr"
     @Option(help: "A preset of the game (presets/GAME/NAME.json): smoke (2 tiny steps, a few minutes), cpu (overnight on a 2-core machine), paper (AZR).") var preset = "smoke"
     @Option(help: "A JSON file of settings (the keys of a run's config.json).") var config: String?
     @Option(help: "Run name: the run goes to RUNS/NAME (default: PRESET-DATE-TIME).") var name: String?

@@ -115,6 +115,27 @@ final class ExperimentCommandTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertEqual(again.stdout, table)
         XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent("experiment.md")), table)
+        // --targets-from: another run's (SGS's) held-out and trained CRUXEval targets get rows of their own, over
+        // exactly those problems; a folder without targets.json is refused in one line.
+        let verdicts = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("before.json"))) as? [String: Any])
+        let results = try XCTUnwrap((verdicts["cruxeval"] as? [String: Any])?["results"] as? [[String: Any]])
+        let keys = results.compactMap { result in (result["type"] as? String).flatMap { type in (result["id"] as? String).map { "\(type)/\($0)" } } }
+        XCTAssertEqual(keys.count, 4)
+        let sgsRun = runs.appendingPathComponent("sgs-run")
+        try FileManager.default.createDirectory(at: sgsRun, withIntermediateDirectories: true)
+        let selection = SGSTargets.Selection(source: "cruxeval", file: crux, seed: 0, held_out_fraction: 0.5,
+                                             targets: [keys[0]], held_out: Array(keys.dropFirst()))
+        try JSONEncoder().encode(selection).write(to: sgsRun.appendingPathComponent("targets.json"))
+        let compared = try azr(["experiment", "--report-only", "--name", "e", "--runs", runs.path, "--targets-from", sgsRun.path])
+        XCTAssertEqual(compared.status, 0, compared.stderr)
+        let withTargets = try JSONDecoder().decode(Report.self, from: Data(contentsOf: folder.appendingPathComponent("experiment.json")))
+        let heldOutTargets = withTargets.rows.filter { $0.set == "CRUXEval, held-out targets of sgs-run" && $0.reading == "strict" }
+        XCTAssertEqual(heldOutTargets.first { $0.type == "all" }?.comparison.problems, 3)
+        XCTAssertEqual(withTargets.rows.filter { $0.set == "CRUXEval, trained targets of sgs-run" && $0.reading == "strict" }.map(\.comparison.problems), [1])
+        let notSGS = try azr(["experiment", "--report-only", "--name", "e", "--runs", runs.path, "--targets-from", runs.path])
+        XCTAssertNotEqual(notSGS.status, 0)
+        XCTAssertTrue(notSGS.stderr.contains("has no targets.json"), notSGS.stderr)
+        XCTAssertEqual(notSGS.stderr.split(separator: "\n").count, 1, notSGS.stderr)
         // An unfinished experiment (the trained model has answered the held-out set only) reports that set and
         // names the others.
         let afterURL = folder.appendingPathComponent("after.json")

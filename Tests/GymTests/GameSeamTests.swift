@@ -11,6 +11,7 @@ final class GameSeamTests: XCTestCase {
     func testPresetsAreDataFilesPerGame() throws {
         XCTAssertEqual(PresetLibrary.names(game: "azr"), ["cpu", "paper", "smoke"])
         XCTAssertEqual(PresetLibrary.names(game: "lsp"), ["cpu", "smoke"])
+        XCTAssertEqual(PresetLibrary.names(game: "sgs"), ["cpu", "smoke"])
         for game in GameCatalog.names {
             for name in PresetLibrary.names(game: game) {
                 let config = try TrainingConfig.preset(name, game: game)
@@ -74,6 +75,15 @@ final class GameSeamTests: XCTestCase {
         XCTAssertThrowsError(try TrainingConfig.applying(["answers_per_query=1"], to: TrainingConfig.preset("smoke", game: "lsp")).validate())
         XCTAssertThrowsError(try TrainingConfig.applying(["proposals_per_type=3"], to: TrainingConfig.preset("smoke", game: "lsp")).validate()) {
             XCTAssertTrue("\($0)".contains("proposals_per_type is an AZR setting; this run's game is lsp"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainingConfig.applying(["target_count=8"], to: azr).validate()) {
+            XCTAssertTrue("\($0)".contains("target_count is an SGS setting; this run's game is azr"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainingConfig.applying(["targets=crux"], to: TrainingConfig.preset("smoke", game: "sgs")).validate()) {
+            XCTAssertTrue("\($0)".contains("targets must be one of cruxeval, cruxeval_o, cruxeval_i, humaneval_plus, mbpp_plus, file"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainingConfig.applying(["targets=file"], to: TrainingConfig.preset("smoke", game: "sgs")).validate()) {
+            XCTAssertTrue("\($0)".contains("needs targets_file"), "\($0)")
         }
         // LSP-Zero is the self-reward switched off.
         let zero = try TrainingConfig.applying(["lsp_zero=true"], to: TrainingConfig.preset("smoke", game: "lsp"))
@@ -160,5 +170,36 @@ final class GameSeamTests: XCTestCase {
         XCTAssertFalse(html.contains("Valid queries"), "a panel without data is not drawn")
         let chart = try XCTUnwrap(html.components(separatedBy: "<figure>").first { $0.contains("Query value") })
         XCTAssertEqual(chart.components(separatedBy: "<polyline").count - 1, 2)
+    }
+
+    /// A panel that asks for the saturating fit gets the fitted curve beside the data and its asymptote; too few
+    /// steps are said, not fitted.
+    func testReportFitsTheSaturatingCurveAPanelAsksFor() throws {
+        var config = try TrainingConfig.preset("smoke", game: "sgs")
+        for steps in [8, 3] {
+            config.steps = steps
+            let run = try TrainingRun.create(at: temporaryDirectory().appendingPathComponent("run"), config: config)
+            let truth = SaturatingFit(r0: 0.2, asymptote: 0.5, midpoint: 3, exponent: 2, residual: 0)
+            for step in 0..<steps {
+                var game: GameMetrics = [:]
+                game.set("target_solve_rate_cumulative", truth.value(at: Double(step + 1)))
+                try run.appendMetrics(StepMetrics(step: step, time: "", reward: ["deduction.solve": 0], loss: 0, gradNorm: 1,
+                                                  clippedFraction: 0, kl: nil, trainTokens: 1, trainTokensPerS: 1, generatedTokens: 1,
+                                                  generateTokensPerS: 1, sandboxRuns: 1, sandboxRunsPerS: 1,
+                                                  seconds: ["solve": 1], totalSeconds: 1, game: game))
+            }
+            let html = try RunReport(run: run).html()
+            let chart = try XCTUnwrap(html.components(separatedBy: "<figure>").first { $0.contains("Cumulative target solve rate") })
+            if steps == 8 {
+                XCTAssertEqual(chart.components(separatedBy: "<polyline").count - 1, 2, "the data and the fit")
+                let fit = try XCTUnwrap(SaturatingFit.fit((1...steps).map { (x: Double($0), y: truth.value(at: Double($0))) }))
+                XCTAssertEqual(fit.asymptote, 0.5, accuracy: 0.05)
+                XCTAssertTrue(chart.contains(String(format: "(fit: A = %.3f)", fit.asymptote)), chart)
+                XCTAssertTrue(html.contains(String(format: "asymptote A = %.3f", fit.asymptote)), html)
+            } else {
+                XCTAssertEqual(chart.components(separatedBy: "<polyline").count - 1, 1)
+                XCTAssertTrue(html.contains("too few steps (3) to fit a saturating curve"), html)
+            }
+        }
     }
 }

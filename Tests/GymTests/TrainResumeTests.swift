@@ -24,11 +24,17 @@ final class TrainResumeTests: XCTestCase {
             XCTAssertEqual(p.kl, q.kl, "\(label) step \(p.step)")
             XCTAssertEqual(p.game, q.game, "\(label) step \(p.step)")
         }
-        for type in a.config.taskTypes {
-            let url = { (run: TrainingRun) in run.buffersURL.appendingPathComponent("\(type).jsonl") }
-            let left = try TaskBuffer(name: type, url: url(a)), right = try TaskBuffer(name: type, url: url(b))
-            XCTAssertEqual(left.triples.map(\.id), right.triples.map(\.id), "\(label) \(type)")
-            XCTAssertEqual(left.triples.map(\.step), right.triples.map(\.step), "\(label) \(type)")
+        // Every buffer the game keeps (the task types', and e.g. SGS's solved targets).
+        let names = { (run: TrainingRun) in
+            try FileManager.default.contentsOfDirectory(atPath: run.buffersURL.path).filter { $0.hasSuffix(".jsonl") }.sorted()
+        }
+        XCTAssertEqual(try names(a), try names(b), label)
+        for file in try names(a) {
+            let name = String(file.dropLast(".jsonl".count))
+            let url = { (run: TrainingRun) in run.buffersURL.appendingPathComponent(file) }
+            let left = try TaskBuffer(name: name, url: url(a)), right = try TaskBuffer(name: name, url: url(b))
+            XCTAssertEqual(left.triples.map(\.id), right.triples.map(\.id), "\(label) \(name)")
+            XCTAssertEqual(left.triples.map(\.step), right.triples.map(\.step), "\(label) \(name)")
         }
         let modelA = try XCTUnwrap(a.latestModel(), label), modelB = try XCTUnwrap(b.latestModel(), label)
         XCTAssertTrue(FileManager.default.contentsEqual(atPath: modelA.path, andPath: modelB.path), "\(label): final weights differ")
@@ -75,6 +81,18 @@ final class TrainResumeTests: XCTestCase {
             "--max-new-tokens", "96", "--set", "max_prompt_tokens=400", "--threads", "2", "--checkpoint-every", "1",
         ]
         try assertKillAtEveryMarkerResumes(arguments, markers: ["[step 2/2] judging"])
+    }
+
+    /// SGS: a kill while the solver attempts step 2's targets and conjectures (after step 1's checkpoint)
+    /// resumes to the same weights, metrics, buffers and solved targets; the sweep before step 0 is in both runs.
+    func testSGSKillWhileSolvingResumesToTheSameResult() throws {
+        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
+        let arguments = [
+            "train", "--game", "sgs", "--preset", "smoke", "--model", "qwen2.5-coder-0.5b", "--steps", "2", "--seed", "5",
+            "--set", "target_count=4", "--set", "targets_per_round=2", "--set", "solver_attempts=2", "--set", "task_types=[\"deduction\"]",
+            "--max-new-tokens", "96", "--set", "max_prompt_tokens=400", "--threads", "2", "--checkpoint-every", "1",
+        ]
+        try assertKillAtEveryMarkerResumes(arguments, markers: ["[step 2/2] solving"])
     }
 
     func testKilledRunResumesToTheSameResultAsAnUninterruptedOne() throws {
