@@ -127,17 +127,9 @@ public final class SGSGame: Game {
 
     public func prepare(policy: Policy) throws -> String? {
         guard settings.initialSweep else { return nil }
-        let registry = play.registry
         let context = TaskContext(runner: play.runner, step: TrainingRun.seedingStep, format: settings.answerFormat)
-        let requests = targets.targets.map { target in
-            PolicyRequest(prompt: registry[target.type]!.solverPrompt(for: target), role: .solve, taskType: target.type,
-                          temperature: 0, scoringOnly: true, stop: registry[target.type]!.solverStop)
-        }
-        let answers = try policy.complete(requests)
-        let outcomes = concurrentMap(targets.targets.indices) { index in
-            registry[self.targets.targets[index].type]!.check(completion: answers[index], for: self.targets.targets[index], context: context)
-        }
-        for (target, outcome) in zip(targets.targets, outcomes) where outcome.isCorrect {
+        let solvedNow = try greedySolved(targets.targets, policy: policy, context: context)
+        for (target, isSolved) in zip(targets.targets, solvedNow) where isSolved {
             try markSolved(target, step: TrainingRun.seedingStep)
         }
         return "the base model solves \(solvedCount) of \(targets.targets.count) targets greedily (\(targets.heldOut.count) more are held out)"
@@ -350,17 +342,23 @@ public final class SGSGame: Game {
 
     /// Greedy solve rate on the first `heldOutEvalSize` held-out targets: scoring-only requests, no records.
     func heldOutSolveRate(policy: Policy, context: TaskContext) throws -> Double {
-        let registry = play.registry
         let tasks = settings.heldOutEvalSize > 0 ? Array(targets.heldOut.prefix(settings.heldOutEvalSize)) : targets.heldOut
+        let correct = try greedySolved(tasks, policy: policy, context: context)
+        return Double(correct.filter { $0 }.count) / Double(max(tasks.count, 1))
+    }
+
+    /// One greedy, scoring-only attempt at each task, judged in the sandbox: the sweep before step 0 and the
+    /// held-out measurement.
+    func greedySolved(_ tasks: [Triple], policy: Policy, context: TaskContext) throws -> [Bool] {
+        let registry = play.registry
         let requests = tasks.map { task in
             PolicyRequest(prompt: registry[task.type]!.solverPrompt(for: task), role: .solve, taskType: task.type, temperature: 0,
                           scoringOnly: true, stop: registry[task.type]!.solverStop)
         }
         let answers = try policy.complete(requests)
-        let correct = concurrentMap(tasks.indices) { index in
+        return concurrentMap(tasks.indices) { index in
             registry[tasks[index].type]!.check(completion: answers[index], for: tasks[index], context: context).isCorrect
         }
-        return Double(correct.filter { $0 }.count) / Double(max(tasks.count, 1))
     }
 
     /// The guide's points (0…8) in bins for the distribution chart.
