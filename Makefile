@@ -8,7 +8,7 @@ AZR := .build/release/azr
 SMOKE_NAME := smoke-$(shell date +%Y%m%d-%H%M%S)
 RUN_NAME ?= $(SMOKE_NAME)
 EXPERIMENT_MINUTES ?= 40
-# The self-play game `make experiment` trains (azr, lsp or sgs); all are measured on the same problems.
+# The self-play game `make experiment` trains (azr, lsp, sgs or soar); all are measured on the same problems.
 GAME ?= azr
 
 .PHONY: deps test-deps model build run test bench fuzz experiment experiment-full clean

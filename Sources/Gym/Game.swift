@@ -26,6 +26,12 @@ public protocol Game: AnyObject {
     /// Charts the report draws from the game's metrics, besides the loop's; any other numeric series it finds
     /// gets a chart of its own.
     static var panels: [MetricPanel] { get }
+    /// The loop hands every game a way to train throwaway students (SOAR's inner loop uses it; others ignore it).
+    func attach(students: StudentLab)
+}
+
+extension Game {
+    public func attach(students: StudentLab) {}
 }
 
 /// What one step of a game produced.

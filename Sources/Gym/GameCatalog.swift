@@ -2,8 +2,8 @@ import Foundation
 import Tasks
 import Trainer
 
-/// Games a run's config may name in `game`, each built over the sandbox from the config. `azr`, `lsp` and `sgs`
-/// are here; a plug-in registers its own the same way.
+/// Games a run's config may name in `game`, each built over the sandbox from the config. `azr`, `lsp`, `sgs` and
+/// `soar` are here; a plug-in registers its own the same way.
 public enum GameCatalog {
     /// Builds a game for a run: the config, the sandbox runner, the buffers' folder (nil: in memory) and the
     /// step to start at.
@@ -33,6 +33,16 @@ public enum GameCatalog {
             // The selection is recorded beside buffers/ in the run folder, and must not change on resume.
             if let directory { try targets.record(in: directory.deletingLastPathComponent()) }
             return try SGSGame(play: play, settings: config.sgsSettings, targets: targets, directory: directory, step: step)
+        },
+        "soar": Entry(type: SOARGame.self) { config, runner, directory, step in
+            let play = try selfPlay(config, runner, directory, step)
+            // Every problem of the split is a candidate; screening before step 0 picks the hard ones.
+            let candidates = try SGSTargets.load(source: SGSTargets.Source(rawValue: config.targets) ?? .cruxevalO, file: config.targetsFile,
+                                                 seed: config.seed, heldOutFraction: config.heldOutFraction, count: 0,
+                                                 registry: play.registry, runner: runner)
+            return try SOARGame(play: play, settings: config.soarSettings, candidates: candidates, hardCount: config.hardCount,
+                                heldOutCount: config.hardHeldOutCount, screenSamples: config.hardScreenSamples,
+                                screenLimit: config.hardScreenLimit, folder: directory?.deletingLastPathComponent(), step: step)
         },
     ]
 

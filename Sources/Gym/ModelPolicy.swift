@@ -110,6 +110,7 @@ public final class ModelPolicy: Policy {
             // Each request's stream depends on the run seed, the call and its position only (the seeds the earlier
             // fixed batches of `batchSize` gave, so runs keep their samples).
             let seeds = indices.indices.map { position -> UInt64 in
+                if let fixed = requests[indices[position]].samplingSeed { return seed &* 0xD1B5_4A32_D192_ED03 &+ fixed }
                 let chunkStart = position - position % batchSize
                 let chunkSeed = seed &* 0x9E37_79B9_7F4A_7C15 &+ call &* 0x1_0000_0001 &+ UInt64(indices[chunkStart]) &* 7919
                 return chunkSeed &+ UInt64(position - chunkStart)

@@ -17,6 +17,8 @@ public struct Role: RawRepresentable, Hashable, Codable, Sendable, CustomStringC
     public static let conjecture = Role(rawValue: "conjecture")
     /// SGS's guide, which scores a conjecture against its target (scored, never trained on).
     public static let guide = Role(rawValue: "guide")
+    /// SOAR's teacher, which writes stepping-stone problems for a student.
+    public static let teach = Role(rawValue: "teach")
 }
 
 /// One prompt for the model.
@@ -29,15 +31,20 @@ public struct PolicyRequest: Sendable, Equatable {
     public var scoringOnly: Bool
     /// Where the answer is whole, so a model stops sampling there (nil: at the end of turn or the token cap).
     public var stop: AnswerStop?
+    /// Fixes the request's random stream: the same request with the same seed samples the same tokens from the same
+    /// weights, whatever call it is part of (SOAR measures a student before and after training on the same
+    /// problems and seeds). nil: the stream follows the call, as a run's sampling does.
+    public var samplingSeed: UInt64?
 
     public init(prompt: String, role: Role, taskType: String, temperature: Double = 1.0, scoringOnly: Bool = false,
-                stop: AnswerStop? = nil) {
+                stop: AnswerStop? = nil, samplingSeed: UInt64? = nil) {
         self.prompt = prompt
         self.role = role
         self.taskType = taskType
         self.temperature = temperature
         self.scoringOnly = scoringOnly
         self.stop = stop
+        self.samplingSeed = samplingSeed
     }
 }
 

@@ -22,6 +22,8 @@ public final class SelfPlayTraining {
     public let game: any Game
     public let policy: ModelPolicy
     public let trainer: TRRTrainer
+    /// Throwaway students for games with an inner loop (SOAR); allocated only when a game begins one.
+    public let students: ModelStudentLab
     public private(set) var state: TrainingRun.State
     private let tokenizerSource: GGUFFile
     private weak var reporter: TrainingReporter?
@@ -89,6 +91,11 @@ public final class SelfPlayTraining {
             }
         }
         game.generator = state.generator
+        let lab = ModelStudentLab(trainer: trainer, policy: policy,
+                                  learningRate: Float(config.studentLearningRate > 0 ? config.studentLearningRate : config.learningRate),
+                                  weightDecay: Float(config.weightDecay), maxGradientNorm: Float(config.gradientClip))
+        game.attach(students: lab)
+        students = lab
         self.game = game
         if saved == nil {
             // Killed while seeding (state.json comes after it): forget what the seeding wrote; it is redone the same.
@@ -185,6 +192,8 @@ public final class SelfPlayTraining {
             }
             reporter?.progress(step: step, phase: "updating", done: epoch + 1, total: config.ppoEpochs, unit: "epochs")
         }
+        // A student the game kept (SOAR's promotion) adds its change on top of the teacher's update.
+        if try students.promoteAfterUpdate() { reporter?.note("step \(step + 1): the kept student's weights are promoted") }
         let updateSeconds = updateStarted.secondsElapsed
         try run.writeSamples(step: result.step, result.samples)
 

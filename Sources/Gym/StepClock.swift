@@ -7,9 +7,9 @@ struct StepClock {
     private(set) var sandboxSeconds = 0.0
     private var phaseStart = DispatchTime.now()
 
-    /// Records the time since the last lap (or the start) as `phase`.
+    /// Adds the time since the last lap (or the start) to `phase` (a phase run several times in a step sums).
     mutating func lap(_ phase: String) {
-        seconds[phase] = phaseStart.secondsElapsed
+        seconds[phase, default: 0] += phaseStart.secondsElapsed
         phaseStart = DispatchTime.now()
     }
 

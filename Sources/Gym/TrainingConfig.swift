@@ -116,11 +116,39 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var heldOutEvalSize = 64
     /// SGS: the task type conjectured for targets whose own type has no conjecture prompt (induction).
     public var conjectureType = "deduction"
+    /// SOAR: teacher batches per outer step (each trains a student; leave-one-out needs at least 2).
+    public var teacherBatches = 3
+    /// SOAR: problems per teacher batch.
+    public var teacherBatchSize = 4
+    /// SOAR: the task type the teacher writes.
+    public var teacherTaskType = "deduction"
+    /// SOAR: the student's updates per inner loop.
+    public var studentSteps = 2
+    /// SOAR: the student's attempts per problem per update.
+    public var studentAttempts = 2
+    /// SOAR: the student's AdamW learning rate (0: `learning_rate`).
+    public var studentLearningRate = 0.0
+    /// SOAR: hard problems that reward the teacher, and held-out ones, found by screening before step 0.
+    public var hardCount = 32
+    public var hardHeldOutCount = 32
+    /// SOAR: seeded samples per candidate in the screening; a hard problem is solved in none of them.
+    public var hardScreenSamples = 4
+    /// SOAR: candidates screened at most, per part.
+    public var hardScreenLimit = 400
+    /// SOAR: hard problems drawn per outer step to measure the students on.
+    public var hardPerStep = 8
+    /// SOAR: seeded samples per hard problem in each measurement.
+    public var hardSamples = 2
+    /// SOAR: `best` (the step's best student is promoted when its gain reaches `promote_gain`) or `off`.
+    public var promotion = SOARSettings.Promotion.best
+    public var promoteGain = 0.1
+    /// SOAR: an invalid teacher problem gets AZR's format-aware penalty (false: left out of the update).
+    public var invalidPenalty = true
 
     public init() {}
 
-    /// The keys only one game reads; a run of another game must leave them at their defaults, so that a
-    /// setting never goes silently unused.
+    /// The keys only some games read (SGS and SOAR share the target file and held-out keys); a run of another
+    /// game must leave them at their defaults, so that a setting never goes silently unused.
     static let gameKeys: [String: [CodingKeys]] = [
         "azr": [.seedSize, .seedingRounds, .proposalsPerType, .solverTasksPerType, .learnabilityRollouts,
                 .learnabilityTemperature, .advantageWeighting],
@@ -129,6 +157,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         "sgs": [.targets, .targetsFile, .targetCount, .heldOutFraction, .targetsPerRound, .conjecturesPerTarget,
                 .solverAttempts, .guideGate, .guideThreshold, .easyCut, .guideTemperature, .initialSweep,
                 .heldOutEvalEvery, .heldOutEvalSize, .conjectureType],
+        "soar": [.targets, .targetsFile, .heldOutFraction, .heldOutEvalEvery, .heldOutEvalSize, .teacherBatches,
+                 .teacherBatchSize, .teacherTaskType, .studentSteps, .studentAttempts, .studentLearningRate, .hardCount,
+                 .hardHeldOutCount, .hardScreenSamples, .hardScreenLimit, .hardPerStep, .hardSamples, .promotion,
+                 .promoteGain, .invalidPenalty],
     ]
     static var lspKeys: [CodingKeys] { gameKeys["lsp"]! }
 
@@ -170,6 +202,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case easyCut = "easy_cut", guideTemperature = "guide_temperature", initialSweep = "initial_sweep"
         case heldOutEvalEvery = "held_out_eval_every", heldOutEvalSize = "held_out_eval_size"
         case conjectureType = "conjecture_type"
+        case teacherBatches = "teacher_batches", teacherBatchSize = "teacher_batch_size", teacherTaskType = "teacher_task_type"
+        case studentSteps = "student_steps", studentAttempts = "student_attempts", studentLearningRate = "student_learning_rate"
+        case hardCount = "hard_count", hardHeldOutCount = "hard_held_out_count", hardScreenSamples = "hard_screen_samples"
+        case hardScreenLimit = "hard_screen_limit", hardPerStep = "hard_per_step", hardSamples = "hard_samples"
+        case promotion, promoteGain = "promote_gain", invalidPenalty = "invalid_penalty"
     }
 
     /// Keys present in `decoder`'s object override `base`; the rest keep its values.
@@ -223,6 +260,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.easyCut, \.easyCut); try take(.guideTemperature, \.guideTemperature); try take(.initialSweep, \.initialSweep)
         try take(.heldOutEvalEvery, \.heldOutEvalEvery); try take(.heldOutEvalSize, \.heldOutEvalSize)
         try take(.conjectureType, \.conjectureType)
+        try take(.teacherBatches, \.teacherBatches); try take(.teacherBatchSize, \.teacherBatchSize)
+        try take(.teacherTaskType, \.teacherTaskType); try take(.studentSteps, \.studentSteps)
+        try take(.studentAttempts, \.studentAttempts); try take(.studentLearningRate, \.studentLearningRate)
+        try take(.hardCount, \.hardCount); try take(.hardHeldOutCount, \.hardHeldOutCount)
+        try take(.hardScreenSamples, \.hardScreenSamples); try take(.hardScreenLimit, \.hardScreenLimit)
+        try take(.hardPerStep, \.hardPerStep); try take(.hardSamples, \.hardSamples); try take(.promotion, \.promotion)
+        try take(.promoteGain, \.promoteGain); try take(.invalidPenalty, \.invalidPenalty)
         // A partial rewards object changes only the rewards it names, over the preset's.
         if let values = try c.decodeIfPresent([String: Double].self, forKey: .rewards) {
             do { rewards = try rewards.applying(values) } catch { throw ConfigError.invalid("rewards: \(error)") }
@@ -332,13 +376,27 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try require((0...1).contains(guideThreshold) && easyCut >= 0 && easyCut < 1 && guideTemperature > 0,
                     "guide_threshold must be in [0, 1], easy_cut in [0, 1), guide_temperature above 0")
         try require(heldOutEvalEvery >= 0 && heldOutEvalSize >= 0, "held_out_eval_every and held_out_eval_size must be at least 0")
+        try require(teacherBatches >= 2 && teacherBatchSize >= 1,
+                    "teacher_batches must be at least 2 (the leave-one-out baseline), teacher_batch_size at least 1")
+        try require(studentSteps >= 1 && studentAttempts >= 2 && studentLearningRate >= 0,
+                    "student_steps must be at least 1, student_attempts at least 2 (a per-problem baseline), student_learning_rate at least 0")
+        try require(hardCount >= 1 && hardHeldOutCount >= 0 && hardScreenSamples >= 1 && hardScreenLimit >= 1
+                    && hardPerStep >= 1 && hardSamples >= 1,
+                    "hard_count, hard_screen_samples, hard_screen_limit, hard_per_step and hard_samples must be at least 1, hard_held_out_count at least 0")
+        try require(promoteGain >= 0, "promote_gain must be at least 0")
         // Another game's setting in this run would be silently ignored: refuse it instead.
         let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig())) as! [String: Any]
         let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
-        for (owner, keys) in Self.gameKeys.sorted(by: { $0.key < $1.key }) where owner != game {
-            for key in keys.map(\.stringValue) where !(mine[key].map { "\($0)" } == defaults[key].map { "\($0)" }) {
-                throw ConfigError.invalid("\(key) is an \(owner.uppercased()) setting; this run's game is \(game)")
-            }
+        let ownKeys = Set(Self.gameKeys[game] ?? [])
+        let othersKeys = Self.gameKeys.sorted(by: { $0.key < $1.key }).flatMap(\.value).filter { !ownKeys.contains($0) }
+        var checked = Set<CodingKeys>()
+        for key in othersKeys where checked.insert(key).inserted {
+            let name = key.stringValue
+            guard mine[name].map({ "\($0)" }) != defaults[name].map({ "\($0)" }) else { continue }
+            let owners = Self.gameKeys.filter { $0.value.contains(key) }.keys.sorted().map { $0.uppercased() }
+            // "an AZR/LSP/SGS setting" (letters spelled out), "a SOAR setting" (a word).
+            let article = owners.first == "SOAR" ? "a" : "an"
+            throw ConfigError.invalid("\(name) is \(article) \(owners.joined(separator: " and ")) setting; this run's game is \(game)")
         }
     }
 
@@ -371,6 +429,27 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         s.heldOutEvalEvery = heldOutEvalEvery
         s.heldOutEvalSize = heldOutEvalSize
         s.conjectureType = conjectureType
+        s.temperature = temperature
+        s.rewards = rewards
+        s.answerFormat = answerFormat
+        return s
+    }
+
+    /// SOAR's settings from this config.
+    public var soarSettings: SOARSettings {
+        var s = SOARSettings()
+        s.teacherBatches = teacherBatches
+        s.batchSize = teacherBatchSize
+        s.taskType = teacherTaskType
+        s.studentSteps = studentSteps
+        s.studentAttempts = studentAttempts
+        s.hardSample = hardPerStep
+        s.hardSamples = hardSamples
+        s.promotion = promotion
+        s.promoteGain = promoteGain
+        s.invalidPenalty = invalidPenalty
+        s.heldOutEvalEvery = heldOutEvalEvery
+        s.heldOutEvalSize = heldOutEvalSize
         s.temperature = temperature
         s.rewards = rewards
         s.answerFormat = answerFormat

@@ -33,6 +33,17 @@ public final class AdamW {
         secondMoment.deallocate()
     }
 
+    /// Zero moments and step count, as a new optimizer has (a student's optimizer starts each inner loop so,
+    /// without allocating its moments again).
+    public func reset() {
+        firstMoment.update(repeating: 0)
+        secondMoment.update(repeating: 0)
+        step = 0
+    }
+
+    /// The number of parameters its moments cover.
+    public var parameterCount: Int { firstMoment.count }
+
     /// Sets the step count (bias correction) when the moments were read back from a checkpoint.
     func restore(step: Int) { self.step = step }
 

@@ -25,3 +25,11 @@ public struct GroupMeanAdvantages: AdvantageEstimator {
         }
     }
 }
+
+/// The rewards are the advantages already: a game that computes its own baselines (SOAR's leave-one-out over
+/// teacher batches, its student's per-problem baseline) passes them through unchanged.
+public struct GivenAdvantages: AdvantageEstimator {
+    public init() {}
+
+    public func advantages(rewards: [Double], groups: [String], lengths: [Int]) -> [Double] { rewards }
+}

@@ -113,8 +113,19 @@ public final class TRRTrainer {
     /// is not finite.
     @discardableResult
     public func step(_ samples: [PolicySample]) throws -> Statistics {
+        try step(samples, optimizer: optimizer, over: 0..<model.parameters.count)
+    }
+
+    /// One TRR++ update over `samples` of the parameters in `range` only (flat offsets), by `optimizer`, whose
+    /// moments cover exactly that range: a student trained in place (`StudentTrainer`) updates its own slice with
+    /// its own AdamW and reuses this trainer's gradient buffers and workspaces. Gradients outside `range` are
+    /// computed and dropped. `estimator` replaces this trainer's advantage rule for the update.
+    @discardableResult
+    public func step(_ samples: [PolicySample], optimizer: AdamW, over range: Range<Int>,
+                     estimator: (any AdvantageEstimator)? = nil) throws -> Statistics {
+        precondition(range.lowerBound >= 0 && range.upperBound <= model.parameters.count)
         let usable = samples.filter { !$0.completion.isEmpty }
-        let advantage = advantages.advantages(rewards: usable.map(\.reward), groups: usable.map(\.group),
+        let advantage = (estimator ?? advantages).advantages(rewards: usable.map(\.reward), groups: usable.map(\.group),
                                               lengths: usable.map(\.completion.count))
         let tokens = usable.reduce(0) { $0 + $1.completion.count }
         let workers = min(threads, max(usable.count, 1))
@@ -159,9 +170,11 @@ public final class TRRTrainer {
         var sum = Totals()
         totals.forEach { sum.add($0) }
         // A NaN or infinite loss or gradient would poison every weight and both moments: nothing is applied.
-        let norm = AdamW.norm(UnsafeBufferPointer(gradients[0].storage))
+        let parameters = UnsafeMutableBufferPointer(rebasing: model.parameters.storage[range])
+        let gradient = UnsafeMutableBufferPointer(rebasing: gradients[0].storage[range])
+        let norm = AdamW.norm(UnsafeBufferPointer(gradient))
         guard sum.loss.isFinite, norm.isFinite else { throw NonFiniteUpdate(loss: sum.loss, gradientNorm: Double(norm)) }
-        optimizer.update(parameters: model.parameters.storage, gradient: gradients[0].storage, norm: norm)
+        optimizer.update(parameters: parameters, gradient: gradient, norm: norm)
         var byGroup: [String: [Double]] = [:]
         for (sample, a) in zip(usable, advantage) { byGroup[sample.group, default: []].append(a) }
         let perToken = { (value: Double) in tokens == 0 ? 0 : value / Double(tokens) }

@@ -18,7 +18,7 @@ struct ExperimentCommand: ParsableCommand {
         `azr report runs/NAME` draws the run's learning curves.
         """)
 
-    @Option(help: "The self-play game trained: azr, lsp or sgs. All are measured on the same problems.") var game = "azr"
+    @Option(help: "The self-play game trained: azr, lsp, sgs or soar. All are measured on the same problems.") var game = "azr"
     @Option(help: "Training preset of the game (presets/GAME/NAME.json).") var preset = "cpu"
     @Option(name: .customLong("set"), help: "KEY=VALUE for any config key of the training run (e.g. max_new_tokens=320).") var settings: [String] = []
     @Option(help: "Minutes of training (no step starts later).") var minutes = 60.0
@@ -35,7 +35,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "A llama or qwen2 GGUF file or a model's name (`azr model list`); default: qwen2.5-coder-0.5b.") var model: String?
     @Option(help: "Seed of the training run; the held-out set uses seed + 1000.") var seed: UInt64 = 0
     @Flag(help: "Rebuild experiment.md and .json of the experiment --name from its saved verdicts and metrics (an unfinished one: the sets measured so far); nothing runs.") var reportOnly = false
-    @Option(help: "With --report-only: also report the CRUXEval problems another run (an SGS run's folder) held out as targets and trained on, so a game without targets is compared on the same problems.") var targetsFrom: String?
+    @Option(help: "With --report-only: also report the CRUXEval problems another run (an SGS run's folder, or a SOAR run's hard set) held out and trained on, so a game without targets is compared on the same problems.") var targetsFrom: String?
 
     @Flag(help: "Continue the experiment --name after a kill or a failure: what is measured or trained stays, the rest runs with the experiment's own settings.") var resume = false
 
@@ -314,10 +314,14 @@ struct ExperimentCommand: ParsableCommand {
             do { selection = try SGSTargets.recorded(in: source) } catch { throw CLIError.usage("\(error)") }
             if let selection {
                 let origin = targetsFrom == nil ? "" : " of \(source.lastPathComponent)"
-                report.add(set: "CRUXEval, held-out targets\(origin)", before.cruxeval, trained, pooled: true, only: Set(selection.held_out))
-                report.add(set: "CRUXEval, trained targets\(origin)", before.cruxeval, trained, pooled: true, only: Set(selection.targets))
+                // SOAR records its hard set the same way: the held-out part, and the part whose gains rewarded the teacher.
+                let hard = (try? TrainingRun.open(source))?.config.game == "soar"
+                report.add(set: (hard ? "CRUXEval, held-out hard problems" : "CRUXEval, held-out targets") + origin, before.cruxeval, trained,
+                           pooled: true, only: Set(selection.held_out))
+                report.add(set: (hard ? "CRUXEval, hard problems (teacher's reward)" : "CRUXEval, trained targets") + origin, before.cruxeval,
+                           trained, pooled: true, only: Set(selection.targets))
             } else if targetsFrom != nil {
-                throw CLIError.usage("--targets-from: \(source.path) has no targets.json (not an SGS run)")
+                throw CLIError.usage("--targets-from: \(source.path) has no targets.json (not an SGS or SOAR run)")
             }
         } else { report.unmeasured.append("CRUXEval") }
         if let code = before.humaneval {

@@ -15,7 +15,7 @@ struct TrainCommand: ParsableCommand {
         run from its last checkpoint.
         """)
 
-    @Option(help: "The self-play game: azr (Absolute Zero), lsp (Language Self-Play) or sgs (Self-Guided Self-Play).") var game = "azr"
+    @Option(help: "The self-play game: azr (Absolute Zero), lsp (Language Self-Play), sgs (Self-Guided Self-Play) or soar (a teacher rewarded by its students' measured gains).") var game = "azr"
     @Option(help: "A preset of the game (presets/GAME/NAME.json): smoke (2 tiny steps, a few minutes), cpu (overnight on a 2-core machine), paper (AZR).") var preset = "smoke"
     @Option(help: "A JSON file of settings (the keys of a run's config.json).") var config: String?
     @Option(help: "Run name: the run goes to RUNS/NAME (default: PRESET-DATE-TIME).") var name: String?

@@ -136,6 +136,17 @@ final class ExperimentCommandTests: XCTestCase {
         XCTAssertNotEqual(notSGS.status, 0)
         XCTAssertTrue(notSGS.stderr.contains("has no targets.json"), notSGS.stderr)
         XCTAssertEqual(notSGS.stderr.split(separator: "\n").count, 1, notSGS.stderr)
+        // A SOAR run records its hard set the same way; its rows say what the two parts are.
+        let soarRun = runs.appendingPathComponent("soar-run")
+        _ = try TrainingRun.create(at: soarRun, config: TrainingConfig.preset("smoke", game: "soar"))
+        try JSONEncoder().encode(selection).write(to: soarRun.appendingPathComponent("targets.json"))
+        let soar = try azr(["experiment", "--report-only", "--name", "e", "--runs", runs.path, "--targets-from", soarRun.path])
+        XCTAssertEqual(soar.status, 0, soar.stderr)
+        let withHard = try JSONDecoder().decode(Report.self, from: Data(contentsOf: folder.appendingPathComponent("experiment.json")))
+        XCTAssertEqual(withHard.rows.filter { $0.set == "CRUXEval, held-out hard problems of soar-run" && $0.reading == "strict" }
+            .first { $0.type == "all" }?.comparison.problems, 3)
+        XCTAssertEqual(withHard.rows.filter { $0.set == "CRUXEval, hard problems (teacher's reward) of soar-run" && $0.reading == "strict" }
+            .map(\.comparison.problems), [1])
         // An unfinished experiment (the trained model has answered the held-out set only) reports that set and
         // names the others.
         let afterURL = folder.appendingPathComponent("after.json")

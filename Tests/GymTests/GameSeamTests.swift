@@ -12,6 +12,7 @@ final class GameSeamTests: XCTestCase {
         XCTAssertEqual(PresetLibrary.names(game: "azr"), ["cpu", "paper", "smoke"])
         XCTAssertEqual(PresetLibrary.names(game: "lsp"), ["cpu", "smoke"])
         XCTAssertEqual(PresetLibrary.names(game: "sgs"), ["cpu", "smoke"])
+        XCTAssertEqual(PresetLibrary.names(game: "soar"), ["cpu", "smoke"])
         for game in GameCatalog.names {
             for name in PresetLibrary.names(game: game) {
                 let config = try TrainingConfig.preset(name, game: game)
@@ -85,6 +86,26 @@ final class GameSeamTests: XCTestCase {
         XCTAssertThrowsError(try TrainingConfig.applying(["targets=file"], to: TrainingConfig.preset("smoke", game: "sgs")).validate()) {
             XCTAssertTrue("\($0)".contains("needs targets_file"), "\($0)")
         }
+        // SGS and SOAR share the target file and held-out keys; each refuses the other's own.
+        let soar = try TrainingConfig.preset("smoke", game: "soar")
+        XCTAssertEqual(soar.targets, "cruxeval_o")
+        XCTAssertNoThrow(try TrainingConfig.applying(["held_out_fraction=0.3", "held_out_eval_every=2"], to: soar).validate())
+        XCTAssertThrowsError(try TrainingConfig.applying(["targets=cruxeval_i"], to: azr).validate()) {
+            XCTAssertTrue("\($0)".contains("targets is an SGS and SOAR setting; this run's game is azr"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainingConfig.applying(["teacher_batches=4"], to: TrainingConfig.preset("smoke", game: "sgs")).validate()) {
+            XCTAssertTrue("\($0)".contains("teacher_batches is a SOAR setting; this run's game is sgs"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainingConfig.applying(["guide_gate=threshold"], to: soar).validate()) {
+            XCTAssertTrue("\($0)".contains("guide_gate is an SGS setting; this run's game is soar"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainingConfig.applying(["teacher_batches=1"], to: soar).validate()) {
+            XCTAssertTrue("\($0)".contains("teacher_batches must be at least 2"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainingConfig.applying(["promotion=always"], to: soar)) {
+            XCTAssertTrue("\($0)".contains("promotion"), "\($0)")
+        }
+        XCTAssertEqual(try TrainingConfig.applying(["promotion=off", "student_steps=3"], to: soar).soarSettings.promotion, .off)
         // LSP-Zero is the self-reward switched off.
         let zero = try TrainingConfig.applying(["lsp_zero=true"], to: TrainingConfig.preset("smoke", game: "lsp"))
         XCTAssertEqual(zero.lspSettings.selfRewardWeight, 0)

@@ -36,6 +36,8 @@ final class TrainResumeTests: XCTestCase {
             XCTAssertEqual(left.triples.map(\.id), right.triples.map(\.id), "\(label) \(name)")
             XCTAssertEqual(left.triples.map(\.step), right.triples.map(\.step), "\(label) \(name)")
         }
+        // SGS's targets and SOAR's hard set.
+        XCTAssertEqual(try SGSTargets.recorded(in: a.directory), try SGSTargets.recorded(in: b.directory), label)
         let modelA = try XCTUnwrap(a.latestModel(), label), modelB = try XCTUnwrap(b.latestModel(), label)
         XCTAssertTrue(FileManager.default.contentsEqual(atPath: modelA.path, andPath: modelB.path), "\(label): final weights differ")
     }
@@ -93,6 +95,20 @@ final class TrainResumeTests: XCTestCase {
             "--max-new-tokens", "96", "--set", "max_prompt_tokens=400", "--threads", "2", "--checkpoint-every", "1",
         ]
         try assertKillAtEveryMarkerResumes(arguments, markers: ["[step 2/2] solving"])
+    }
+
+    /// SOAR: a kill -9 inside the inner loop — step 1's student solving and training in place on the shared
+    /// weights (with this seed the teacher's first batch is valid, its second not) — resumes to the uninterrupted
+    /// run's weights, metrics, hard set and buffers (the step is redone from its start with the same seeds).
+    func testSOARKillInsideTheInnerLoopResumesToTheSameResult() throws {
+        guard DefaultModel.locate() != nil else { throw XCTSkip("the default model is not installed (`make test` installs it)") }
+        let arguments = [
+            "train", "--game", "soar", "--preset", "smoke", "--model", "qwen2.5-coder-0.5b", "--steps", "1", "--seed", "4",
+            "--set", "teacher_batch_size=1", "--set", "hard_count=1", "--set", "hard_held_out_count=1", "--set", "hard_screen_samples=1",
+            "--set", "hard_screen_limit=8", "--set", "hard_per_step=1", "--set", "hard_samples=1", "--set", "held_out_eval_every=0",
+            "--max-new-tokens", "160", "--set", "max_prompt_tokens=512", "--threads", "2", "--checkpoint-every", "1",
+        ]
+        try assertKillAtEveryMarkerResumes(arguments, markers: ["[step 1/1] student 1/2 update 1"])
     }
 
     func testKilledRunResumesToTheSameResultAsAnUninterruptedOne() throws {
