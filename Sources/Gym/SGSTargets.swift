@@ -136,22 +136,31 @@ public struct SGSTargets: Sendable {
 
     /// Writes targets.json into `folder`, or checks that the one there records this very selection (a changed
     /// dataset or setting would silently move problems between the sides).
+    public func record(in folder: URL) throws { try selection.record(in: folder) }
+}
+
+extension SGSTargets.Selection {
+    /// Writes this selection as targets.json into `folder`, or checks that the one there is this very selection
+    /// (SGS's targets, SOAR's hard set); an unreadable file is an error, never overwritten.
     public func record(in folder: URL) throws {
         let url = folder.appendingPathComponent("targets.json")
         if FileManager.default.fileExists(atPath: url.path) {
-            let saved: Selection
-            do { saved = try JSONDecoder().decode(Selection.self, from: Data(contentsOf: url)) } catch {
-                throw TargetError.unreadable(url.path, "\(error)")
+            let saved: Self
+            do { saved = try JSONDecoder().decode(Self.self, from: Data(contentsOf: url)) } catch {
+                throw SGSTargets.TargetError.unreadable(url.path, "\(error)")
             }
-            guard saved == selection else {
-                throw TargetError.changed("\(url.path) records another target selection than this run's settings and dataset give; the split must not change within a run")
+            guard saved == self else {
+                throw SGSTargets.TargetError.changed("\(url.path) records another target selection than this run's settings and dataset give; the split must not change within a run")
             }
             return
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(selection) + Data("\n".utf8), to: url)
+        try AtomicFile.write(try encoder.encode(self) + Data("\n".utf8), to: url)
     }
+}
+
+extension SGSTargets {
 
     /// The selection a run folder recorded, nil when it has none (not an SGS run).
     public static func recorded(in folder: URL) throws -> Selection? {

@@ -114,16 +114,9 @@ public final class SOARGame: Game {
         guard !set.reward.isEmpty else {
             throw SGSTargets.TargetError.noTargets("the base model solved at least one of \(screenSamples) samples of each of the \(screened.reward) candidates screened: no hard problems (raise hard_screen_limit or lower hard_screen_samples)")
         }
-        if let folder {
-            // Written whole or not at all; a kill during screening screens again, with the same seeds.
-            let whole = try? SGSTargets.recorded(in: folder)
-            if let whole, whole != set.selection {
-                throw SGSTargets.TargetError.changed("\(folder.appendingPathComponent("targets.json").path) records another hard set than this screening found; the hard set must not change within a run")
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try AtomicFile.write(try encoder.encode(set.selection) + Data("\n".utf8), to: folder.appendingPathComponent("targets.json"))
-        }
+        // Written whole or not at all; a kill during screening screens again, with the same seeds, and must find
+        // the same set.
+        if let folder { try set.selection.record(in: folder) }
         hardSet = set
         func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
         var line = "hard set: \(count(set.reward.count, "problem")) for the teacher's reward (of \(screened.reward) screened) and \(set.heldOut.count) held out (of \(screened.heldOut)), none solved in \(count(screenSamples, "sample"))"
