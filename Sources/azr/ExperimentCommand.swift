@@ -174,7 +174,7 @@ struct ExperimentCommand: ParsableCommand {
         let after = try measure("solving (after)", stem: "after")
         reporter.finish()
 
-        try writeReport(run: trainingRun, minutes: plan.minutes, steps: steps, before: before, after: after)
+        try writeReport(run: trainingRun, minutes: plan.minutes, steps: steps, before: before, after: after, cruxeval: crux)
     }
 
     /// The settings the measurement uses whatever the game: the run's prompts and answer reading, AZR's game and
@@ -293,14 +293,16 @@ struct ExperimentCommand: ParsableCommand {
     }
 
     /// experiment.json and experiment.md from the measurements, printed too.
-    func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: ExperimentMeasurement, after: ExperimentMeasurement) throws {
-        try writeReport(run: trainingRun, minutes: minutes, steps: steps, before: before, after: after.file)
+    func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: ExperimentMeasurement, after: ExperimentMeasurement,
+                     cruxeval: [Triple]) throws {
+        try writeReport(run: trainingRun, minutes: minutes, steps: steps, before: before, after: after.file, cruxeval: cruxeval)
     }
 
     /// With a partial `after` (an unfinished experiment's after.partial.json), the rows of the sets it has, and
-    /// a line naming the ones it has not.
+    /// a line naming the ones it has not. `cruxeval` holds at least the CRUXEval problems measured: their inputs
+    /// and outputs split the CRUXEval rows into echo problems (the output is an argument) and the rest.
     func writeReport(run trainingRun: TrainingRun, minutes: Double, steps: Int, before: ExperimentMeasurement,
-                     after: ExperimentMeasurement.File) throws {
+                     after: ExperimentMeasurement.File, cruxeval: [Triple]) throws {
         var report = ExperimentReport(run: trainingRun.directory.lastPathComponent, runs: runs, game: trainingRun.config.game, preset: trainingRun.config.preset,
                                       minutes: minutes, steps: steps, metrics: try trainingRun.readMetrics())
         if let trained = after.held_out { report.add(set: "held-out, self-generated", before.heldOut, trained, pooled: true) } else {
@@ -308,6 +310,14 @@ struct ExperimentCommand: ParsableCommand {
         }
         if let trained = after.cruxeval {
             report.add(set: "CRUXEval", before.cruxeval, trained)
+            let echoes = EchoProblems.keys(in: cruxeval)
+            let measured = Set(before.cruxeval.results.map(\.problemKey))
+            let known = Set(cruxeval.map(\.problemKey))
+            guard measured.isSubset(of: known) else {
+                throw CLIError.usage("the CRUXEval file lacks \(measured.subtracting(known).count) of the problems measured (e.g. \(measured.subtracting(known).sorted()[0])): it is not the file this experiment measured")
+            }
+            report.add(set: "CRUXEval, output equals an argument", before.cruxeval, trained, only: echoes)
+            report.add(set: "CRUXEval, output is no argument", before.cruxeval, trained, only: measured.subtracting(echoes))
             // A run with targets (SGS) splits CRUXEval: the held-out targets it never saw, the targets it trained on.
             let source = targetsFrom.map { URL(fileURLWithPath: $0) } ?? trainingRun.directory
             let selection: SGSTargets.Selection?
@@ -355,7 +365,16 @@ struct ExperimentCommand: ParsableCommand {
         struct Saved: Decodable { var minutes: Double }
         let saved = try? JSONDecoder().decode(Saved.self, from: Data(contentsOf: trainingRun.directory.appendingPathComponent("experiment.json")))
         let plan = try ExperimentPlan.saved(in: trainingRun.directory)
+        // The CRUXEval rows are split by each problem's input and output, read again from the file measured.
+        var crux: [Triple] = []
+        if after.cruxeval != nil && !before.cruxeval.results.isEmpty {
+            let file = (plan ?? commandLinePlan).cruxevalFile
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw CLIError.usage("no CRUXEval file at \(file): the report reads the measured problems' inputs and outputs from it (pass --cruxeval-file)")
+            }
+            crux = try BufferFiles.cruxeval(from: file, limit: nil)
+        }
         try writeReport(run: trainingRun, minutes: plan?.minutes ?? saved?.minutes ?? minutes, steps: try trainingRun.readMetrics().count,
-                        before: before, after: after)
+                        before: before, after: after, cruxeval: crux)
     }
 }

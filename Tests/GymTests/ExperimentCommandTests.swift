@@ -50,7 +50,7 @@ final class ExperimentCommandTests: XCTestCase {
         let runs = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: runs) }
         let result = try azr(["experiment", "--preset", "smoke", "--minutes", "10", "--name", "e", "--runs", runs.path,
-                              "--held-out", "2", "--held-out-rounds", "1", "--cruxeval", "2", "--cruxeval-file", crux,
+                              "--held-out", "2", "--held-out-rounds", "1", "--cruxeval", "3", "--cruxeval-file", crux,
                               "--humaneval", "2", "--humaneval-file", try Repository.dataset("HumanEvalPlus-v0.1.10.jsonl.gz")])
         XCTAssertEqual(result.status, 0, result.stderr)
         let folder = runs.appendingPathComponent("e")
@@ -58,7 +58,21 @@ final class ExperimentCommandTests: XCTestCase {
         XCTAssertEqual(report.steps, 2)
         let cruxRows = report.rows.filter { $0.set == "CRUXEval" }
         XCTAssertEqual(cruxRows.map { "\($0.type) \($0.reading)" }, ["abduction strict", "abduction lenient", "deduction strict", "deduction lenient"])
-        XCTAssertEqual(cruxRows.map(\.comparison.problems), [2, 2, 2, 2])
+        XCTAssertEqual(cruxRows.map(\.comparison.problems), [3, 3, 3, 3])
+        // The CRUXEval rows split into the echo problems (sample_2: the output is the argument) and the rest,
+        // over exactly the CRUXEval rows' problems and solves.
+        let echoes = EchoProblems.keys(in: try BufferFiles.cruxeval(from: crux, limit: 3))
+        XCTAssertEqual(echoes.count, 2)
+        for type in ["abduction", "deduction"] {
+            for reading in ["strict", "lenient"] {
+                let whole = try XCTUnwrap(cruxRows.first { $0.type == type && $0.reading == reading }).comparison
+                let echo = try XCTUnwrap(report.rows.first { $0.set == "CRUXEval, output equals an argument" && $0.type == type && $0.reading == reading }).comparison
+                let rest = try XCTUnwrap(report.rows.first { $0.set == "CRUXEval, output is no argument" && $0.type == type && $0.reading == reading }).comparison
+                XCTAssertEqual([echo.problems, rest.problems], [1, 2])
+                XCTAssertEqual(echo.before + 2 * rest.before, 3 * whole.before, accuracy: 1e-9)
+                XCTAssertEqual(echo.after + 2 * rest.after, 3 * whole.after, accuracy: 1e-9)
+            }
+        }
         XCTAssertEqual(report.rows.filter { $0.set == "HumanEval+" }.map { "\($0.reading) \($0.comparison.problems)" }, ["base tests 2", "plus tests 2"])
         for row in report.rows {
             let c = row.comparison
@@ -104,7 +118,8 @@ final class ExperimentCommandTests: XCTestCase {
             XCTAssertEqual(object.map { Set($0.keys) }, ["held_out", "cruxeval", "humaneval"], name)
         }
         let table = try String(contentsOf: folder.appendingPathComponent("experiment.md"))
-        XCTAssertTrue(table.contains("| CRUXEval | deduction (CRUXEval-O) | strict | 2 |"), table)
+        XCTAssertTrue(table.contains("| CRUXEval | deduction (CRUXEval-O) | strict | 3 |"), table)
+        XCTAssertTrue(table.contains("| CRUXEval, output equals an argument | deduction (CRUXEval-O) | strict | 1 |"), table)
         XCTAssertEqual(result.stdout, table)
         XCTAssertTrue(table.contains("| step | abduction.propose |"), table)
         XCTAssertTrue(table.contains("azr report \(runs.path)/e`"), table)
@@ -120,7 +135,7 @@ final class ExperimentCommandTests: XCTestCase {
         let verdicts = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("before.json"))) as? [String: Any])
         let results = try XCTUnwrap((verdicts["cruxeval"] as? [String: Any])?["results"] as? [[String: Any]])
         let keys = results.compactMap { result in (result["type"] as? String).flatMap { type in (result["id"] as? String).map { "\(type)/\($0)" } } }
-        XCTAssertEqual(keys.count, 4)
+        XCTAssertEqual(keys.count, 6)
         let sgsRun = runs.appendingPathComponent("sgs-run")
         try FileManager.default.createDirectory(at: sgsRun, withIntermediateDirectories: true)
         let selection = SGSTargets.Selection(source: "cruxeval", file: crux, seed: 0, held_out_fraction: 0.5,
@@ -130,7 +145,7 @@ final class ExperimentCommandTests: XCTestCase {
         XCTAssertEqual(compared.status, 0, compared.stderr)
         let withTargets = try JSONDecoder().decode(Report.self, from: Data(contentsOf: folder.appendingPathComponent("experiment.json")))
         let heldOutTargets = withTargets.rows.filter { $0.set == "CRUXEval, held-out targets of sgs-run" && $0.reading == "strict" }
-        XCTAssertEqual(heldOutTargets.first { $0.type == "all" }?.comparison.problems, 3)
+        XCTAssertEqual(heldOutTargets.first { $0.type == "all" }?.comparison.problems, 5)
         XCTAssertEqual(withTargets.rows.filter { $0.set == "CRUXEval, trained targets of sgs-run" && $0.reading == "strict" }.map(\.comparison.problems), [1])
         let notSGS = try azr(["experiment", "--report-only", "--name", "e", "--runs", runs.path, "--targets-from", runs.path])
         XCTAssertNotEqual(notSGS.status, 0)
@@ -144,7 +159,7 @@ final class ExperimentCommandTests: XCTestCase {
         XCTAssertEqual(soar.status, 0, soar.stderr)
         let withHard = try JSONDecoder().decode(Report.self, from: Data(contentsOf: folder.appendingPathComponent("experiment.json")))
         XCTAssertEqual(withHard.rows.filter { $0.set == "CRUXEval, held-out hard problems of soar-run" && $0.reading == "strict" }
-            .first { $0.type == "all" }?.comparison.problems, 3)
+            .first { $0.type == "all" }?.comparison.problems, 5)
         XCTAssertEqual(withHard.rows.filter { $0.set == "CRUXEval, hard problems (teacher's reward) of soar-run" && $0.reading == "strict" }
             .map(\.comparison.problems), [1])
         // An unfinished experiment (the trained model has answered the held-out set only) reports that set and
