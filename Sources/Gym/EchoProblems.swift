@@ -17,6 +17,6 @@ public enum EchoProblems {
 
     /// The problem keys (type/id) of the echo problems among `triples`.
     public static func keys(in triples: [Triple]) -> Set<String> {
-        Set(triples.filter(isEcho).map { "\($0.type)/\($0.id)" })
+        Set(triples.filter(isEcho).map(\.problemKey))
     }
 }

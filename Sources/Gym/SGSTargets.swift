@@ -68,8 +68,8 @@ public struct SGSTargets: Sendable {
     public let heldOut: [Triple]
     public let selection: Selection
 
-    /// The problem key of a triple: task type and id.
-    public static func key(_ triple: Triple) -> String { "\(triple.type)/\(triple.id)" }
+    /// The problem key of a triple: task type and id (`Triple.problemKey`).
+    public static func key(_ triple: Triple) -> String { triple.problemKey }
 
     /// Splits `problems`: each program (with its input) lands in the held-out part with probability
     /// `heldOutFraction`, by a stable hash with the seed; the rest, in a seeded order, gives the first `count`

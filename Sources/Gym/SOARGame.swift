@@ -280,7 +280,7 @@ public final class SOARGame: Game {
             let rewards = judged.map { settings.rewards.solver($0) }
             solved += judged.filter(\.isCorrect).count
             tried += judged.count
-            let groups = tasks.map { "\($0.type)/\($0.id)" }
+            let groups = tasks.map(\.problemKey)
             let advantage = GroupMeanAdvantages().advantages(rewards: rewards, groups: groups, lengths: rewards.map { _ in 1 })
             let records = tasks.indices.map { i in
                 TrainingRecord(prompt: asks[i].prompt, completion: answers[i].text, reward: advantage[i], taskType: tasks[i].type,

@@ -313,8 +313,9 @@ struct ExperimentCommand: ParsableCommand {
             let echoes = EchoProblems.keys(in: cruxeval)
             let measured = Set(before.cruxeval.results.map(\.problemKey))
             let known = Set(cruxeval.map(\.problemKey))
-            guard measured.isSubset(of: known) else {
-                throw CLIError.usage("the CRUXEval file lacks \(measured.subtracting(known).count) of the problems measured (e.g. \(measured.subtracting(known).sorted()[0])): it is not the file this experiment measured")
+            let unknown = measured.subtracting(known)
+            guard unknown.isEmpty else {
+                throw CLIError.usage("the CRUXEval file lacks \(unknown.count) of the problems measured (e.g. \(unknown.sorted()[0])): it is not the file this experiment measured")
             }
             report.add(set: "CRUXEval, output equals an argument", before.cruxeval, trained, only: echoes)
             report.add(set: "CRUXEval, output is no argument", before.cruxeval, trained, only: measured.subtracting(echoes))

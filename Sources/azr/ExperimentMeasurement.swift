@@ -3,15 +3,6 @@ import Gym
 import Sandbox
 import Tasks
 
-/// A problem's identity across an experiment's measurements: task type and id.
-extension SolverEvaluation.TaskResult {
-    var problemKey: String { "\(type)/\(id)" }
-}
-
-extension Triple {
-    var problemKey: String { "\(type)/\(id)" }
-}
-
 /// One model's answers on every set of an experiment.
 struct ExperimentMeasurement {
     var heldOut: SolverEvaluation.Summary
