@@ -32,9 +32,17 @@ public final class AZRGame: Game {
 
     public var buffers: [String: TaskBuffer] { play.buffers }
 
+    public private(set) var preparationSamples: [TrainingRun.SampleLine] = []
+
     public func prepare(policy: Policy) throws -> String? {
         let before = play.buffers.values.reduce(0) { $0 + $1.count }
-        try play.seedBuffers(policy: policy, size: seedSize, maxRounds: seedingRounds)
+        preparationSamples = []
+        try play.seedBuffers(policy: policy, size: seedSize, maxRounds: seedingRounds) { type, prompt, completion, outcome in
+            var line = TrainingRun.SampleLine(step: TrainingRun.seedingStep, role: Role.propose.rawValue, task_type: type,
+                                              prompt: prompt, completion: completion, reward: 0)
+            line.describe(outcome)
+            self.preparationSamples.append(line)
+        }
         let after = play.buffers.values.reduce(0) { $0 + $1.count }
         return "seeded the buffers with \(after - before) of the model's own tasks: "
             + play.buffers.keys.sorted().map { "\($0) \(play.buffers[$0]!.count)" }.joined(separator: ", ")

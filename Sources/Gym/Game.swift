@@ -19,6 +19,9 @@ public protocol Game: AnyObject {
     /// Work before step 0, done once per run (AZR grows its buffers with the model's own proposals). Returns a
     /// line for the user, or nil. A kill during it redoes it the same way (the loop rewinds the buffers).
     func prepare(policy: Policy) throws -> String?
+    /// Every judged completion of `prepare`, for samples/seeding.jsonl (AZR: each seeding proposal), so a
+    /// seeding that adds few tasks shows why.
+    var preparationSamples: [TrainingRun.SampleLine] { get }
     /// One step: the records to train on, the game's metrics and the samples log.
     func step(policy: Policy) throws -> GameStep
     /// The game's part of the one-line summary after each step.
@@ -32,6 +35,7 @@ public protocol Game: AnyObject {
 
 extension Game {
     public func attach(students: StudentLab) {}
+    public var preparationSamples: [TrainingRun.SampleLine] { [] }
 }
 
 /// What one step of a game produced.

@@ -301,10 +301,12 @@ public final class SelfPlay {
 
     /// Grows every buffer with the policy's own proposals (validated, not trained on) until each holds
     /// `size` triples or `maxRounds` rounds pass, as the reference does before training. Seeded triples carry
-    /// step −1. Returns the number added per type.
+    /// step −1. Returns the number added per type; `judged` hears every proposal with how it was judged.
     @discardableResult
     public func seedBuffers(policy: Policy, size: Int, maxRounds: Int = 8,
-                            progress: ((Int, [String: Int]) -> Void)? = nil) throws -> [String: Int] {
+                            progress: ((Int, [String: Int]) -> Void)? = nil,
+                            judged: ((_ taskType: String, _ prompt: String, _ completion: String, ProposalOutcome) -> Void)? = nil)
+        throws -> [String: Int] {
         let context = TaskContext(runner: runner, step: -1, format: settings.answerFormat)
         var added: [String: Int] = [:]
         for round in 0..<maxRounds {
@@ -314,6 +316,9 @@ public final class SelfPlay {
                 for: wanting.map { ($0, max(1, min(settings.proposalsPerType, size - buffers[$0]!.count))) }, scoringOnly: true)
             let completions = try policy.complete(requests)
             let outcomes = validate(requests, completions, references, context: context)
+            for (index, outcome) in outcomes.enumerated() {
+                judged?(requests[index].taskType, requests[index].prompt, completions[index], outcome)
+            }
             for outcome in outcomes {
                 guard let triple = outcome.triple, buffers[triple.type]!.count < size else { continue }
                 if try buffers[triple.type]!.add(triple) { added[triple.type, default: 0] += 1 }

@@ -128,6 +128,7 @@ public final class SelfPlayTraining {
                 self?.reporter?.progress(step: -1, phase: "seeding", done: done, total: total, unit: "tokens")
             }
             let line = try game.prepare(policy: policy)
+            if !game.preparationSamples.isEmpty { try run.writeSeedingSamples(game.preparationSamples) }
             state.seeded = true
             state.generator = game.generator
             state.policyCalls = policy.callIndex

@@ -10,6 +10,7 @@ import Trainer
 ///     buffers/*.jsonl    one task buffer per type
 ///     metrics.jsonl      one line per step
 ///     samples/step-N.jsonl  every proposal and answer of step N, judged
+///     samples/seeding.jsonl every judged completion of the work before step 0 (AZR: the seeding proposals)
 ///     checkpoints/step-N/   model.gguf (+ optimizer.bin): the newest complete one is named in state.json
 ///
 /// A checkpoint becomes current only when state.json names it, so a run killed at any moment resumes from a
@@ -190,11 +191,20 @@ public final class TrainingRun {
     /// Writes samples/step-N.jsonl whole (write, fsync, rename): one JSON object per judged completion of the
     /// step (AZR: each proposal and answer), with how it was judged.
     public func writeSamples(step: Int, _ lines: [SampleLine]) throws {
+        try writeSamples(lines, to: samplesFile(step: step))
+    }
+
+    private func writeSamples(_ lines: [SampleLine], to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var data = Data()
         for line in lines { data += try encoder.encode(line) + Data("\n".utf8) }
-        try AtomicFile.write(data, to: samplesFile(step: step))
+        try AtomicFile.write(data, to: url)
+    }
+
+    /// Writes samples/seeding.jsonl whole: the judged completions of the work before step 0 (`Game.prepare`).
+    public func writeSeedingSamples(_ lines: [SampleLine]) throws {
+        try writeSamples(lines, to: samplesURL.appendingPathComponent("seeding.jsonl"))
     }
 
     public struct SampleLine: Codable, Sendable {

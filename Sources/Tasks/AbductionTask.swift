@@ -28,7 +28,7 @@ public struct AbductionTask: Environment {
     public var proposerStop: AnswerStop? { style == .instruct && stopsAtAnswer ? .singleInputProposal : nil }
 
     public func proposerPrompt(references: [Triple]) -> String {
-        SingleIOProposal.prompt(goal: "they will see your function and the value your call returns, and must find arguments that make f return that value.",
+        SingleIOProposal.prompt(goal: "They will see your function and the value your call returns, and must find arguments that make f return that value.",
                                 references: references, style: style, topicHints: topicHints)
     }
 

@@ -17,7 +17,8 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
     /// Once a deduction or abduction proposal reads leniently: a program and its arguments (usually at the close
     /// of the python block that ends with the call).
     case singleInputProposal
-    /// Once an induction proposal has a `Message:` line and `inputs` distinct calls of `f`, outside an open fence.
+    /// Once an induction proposal has a finished `Message:` line and `inputs` distinct calls of `f`, outside an
+    /// open fence (the instruct prompt asks for the calls first, the message last).
     case inductionProposal(inputs: Int)
     /// After the first closing `</score>` tag (a self-reward judge's verdict).
     case scoreTag
@@ -77,7 +78,10 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
         case .singleInputProposal:
             return (try? ProposalReading.programAndInput(in: text, mode: .lenient)) != nil
         case let .inductionProposal(count):
-            guard text.range(of: "message:", options: .caseInsensitive) != nil else { return false }
+            // The message's line must be finished: a backtick inside it would otherwise cut it short.
+            guard let label = text.range(of: "message:", options: [.caseInsensitive, .backwards]) else { return false }
+            let afterLabel = text[label.upperBound...].split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            guard afterLabel.contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return false }
             // Not inside an open fence: strict reading takes only calls in closed python blocks.
             let fences = text.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("```") }.count
             guard fences % 2 == 0,

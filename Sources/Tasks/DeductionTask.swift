@@ -28,7 +28,7 @@ public struct DeductionTask: Environment {
     public var proposerStop: AnswerStop? { style == .instruct && stopsAtAnswer ? .singleInputProposal : nil }
 
     public func proposerPrompt(references: [Triple]) -> String {
-        SingleIOProposal.prompt(goal: "they will see your function and call and must work out, without running it, what f returns.",
+        SingleIOProposal.prompt(goal: "They will see your function and call and must work out, without running it, what f returns.",
                                 references: references, style: style, topicHints: topicHints)
     }
 

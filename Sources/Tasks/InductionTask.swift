@@ -35,7 +35,7 @@ public struct InductionTask: Environment {
             Answer in two parts and nothing else. First, one line that starts with `Message:` and says in a \
             sentence what f does, for someone who will see only some of the calls and their results and must write \
             f themselves (do not paste the code). Second, a ```python block of \(inputCount) lines, each \
-            `print(f(...))` on different concrete arguments, that together show what f does.
+            `print(f(...))` on different, short concrete arguments, that together show what f does.
             """
         }
         return AnswerFormat.wrap("""

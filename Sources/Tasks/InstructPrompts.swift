@@ -53,13 +53,20 @@ enum InstructPrompts {
     values (numbers, strings, booleans, None, and lists, tuples, dicts and sets of them).
     """
 
+    /// Existing tasks, each shown in the answer's own form (the block ends with its call). Shown as a block and
+    /// then "with the call `f(…)`" in prose, Qwen2.5-Coder-0.5B copied that shape: most of its malformed deduction
+    /// and abduction proposals were a function block alone.
     static func references(_ triples: [Triple]) -> String {
         let listed = triples.filter { $0.input != nil }.map { triple in
-            Prompts.fence("python", triple.program) + "\nwith the call `f(\(triple.input!))`"
+            Prompts.fence("python", triple.program + "\n\nprint(f(\(triple.input!)))")
         }
         guard !listed.isEmpty else { return "" }
         return "\nThese tasks exist already; yours must be clearly different from all of them:\n\n" + listed.joined(separator: "\n\n") + "\n"
     }
+
+    /// The proposal prompt's last sentence. A small model follows the end of its prompt most closely; ending on
+    /// the program rules, it often wrote the function and stopped.
+    static let callRequest = "The block's last line calls f on concrete arguments: `print(f(...))`."
 
     static func proposal(goal: String, references: [Triple], topicHints: Bool) -> String {
         let hint = topicHints ? " Build it around `\(topic(for: references, salt: goal))`." : ""
@@ -70,7 +77,7 @@ enum InstructPrompts {
         \(Prompts.fence("python", example.program + "\n\nprint(f(\(example.input)))"))
         \(Self.references(references))
         Now write a new short Python puzzle for another programmer in that form: your own function `f` and one call \
-        of it. \(goal) Make it take careful reasoning.\(hint) \(programRules)
+        of it. \(goal) Make it take careful reasoning.\(hint) \(programRules) \(callRequest)
         """
     }
 

@@ -108,6 +108,40 @@ final class SelfPlayTests: SandboxPoolTestCase {
         XCTAssertEqual(result.counters.proposalSolveRate["deduction"], 0.5)
     }
 
+    /// Seeding keeps every proposal it judged, not only the ones that went into the buffers, so a seeding that
+    /// adds few tasks shows why (samples/seeding.jsonl).
+    func testSeedingRecordsEveryJudgedProposal() throws {
+        var settings = SelfPlaySettings()
+        settings.proposalsPerType = 4
+        let play = try SelfPlay(runner: ProgramRunner(pool: Self.pool), settings: settings, directory: temporaryDirectory(), seed: 1)
+        let game = AZRGame(play: play, seedSize: 3, seedingRounds: 1)
+        let note = try XCTUnwrap(try game.prepare(policy: Self.script))
+        XCTAssertTrue(note.contains("deduction 3"), note)
+        let samples = game.preparationSamples
+        XCTAssertEqual(samples.count, 3 * 2, "each type asked for the 2 tasks it lacked")
+        XCTAssertEqual(Set(samples.map(\.step)), [TrainingRun.seedingStep])
+        XCTAssertEqual(Set(samples.map(\.role)), ["propose"])
+        for type in ["deduction", "abduction", "induction"] {
+            XCTAssertEqual(samples.filter { $0.task_type == type }.map(\.outcome), ["valid", "valid"], type)
+        }
+        // A second round asks for what is still missing; proposals 2 and 3 of the script are invalid.
+        let short = try SelfPlay(runner: ProgramRunner(pool: Self.pool), settings: settings, directory: temporaryDirectory(), seed: 1)
+        let wanting = AZRGame(play: short, seedSize: 5, seedingRounds: 1)
+        _ = try wanting.prepare(policy: Self.script)
+        let deduction = wanting.preparationSamples.filter { $0.task_type == "deduction" }
+        XCTAssertEqual(deduction.map(\.outcome), ["valid", "valid", "invalid: malformed", "invalid: raised"])
+        XCTAssertNotNil(deduction[2].detail)
+        XCTAssertEqual(deduction[0].task?.type, "deduction")
+
+        let run = try TrainingRun.create(at: temporaryDirectory().appendingPathComponent("run"), config: TrainingConfig())
+        try run.writeSeedingSamples(wanting.preparationSamples)
+        let lines = try String(contentsOf: run.samplesURL.appendingPathComponent("seeding.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        XCTAssertEqual(lines.count, wanting.preparationSamples.count)
+        let first = try JSONDecoder().decode(TrainingRun.SampleLine.self, from: Data(lines[0].utf8))
+        XCTAssertEqual(first.completion, wanting.preparationSamples[0].completion)
+    }
+
     func testAStepIsReproducibleFromItsSeed() throws {
         var settings = SelfPlaySettings()
         settings.learnabilityRollouts = 2
