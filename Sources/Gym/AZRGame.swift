@@ -38,10 +38,8 @@ public final class AZRGame: Game {
         let before = play.buffers.values.reduce(0) { $0 + $1.count }
         preparationSamples = []
         try play.seedBuffers(policy: policy, size: seedSize, maxRounds: seedingRounds) { type, prompt, completion, outcome in
-            var line = TrainingRun.SampleLine(step: TrainingRun.seedingStep, role: Role.propose.rawValue, task_type: type,
-                                              prompt: prompt, completion: completion, reward: 0)
-            line.describe(outcome)
-            self.preparationSamples.append(line)
+            self.preparationSamples.append(Self.proposalLine(step: TrainingRun.seedingStep, type: type, prompt: prompt,
+                                                             completion: completion, outcome: outcome, reward: 0))
         }
         let after = play.buffers.values.reduce(0) { $0 + $1.count }
         return "seeded the buffers with \(after - before) of the model's own tasks: "
@@ -67,14 +65,21 @@ public final class AZRGame: Game {
         return metrics
     }
 
+    /// A proposal's samples line, with how it was judged (a step's proposals and seeding's alike).
+    static func proposalLine(step: Int, type: String, prompt: String, completion: String, outcome: ProposalOutcome,
+                             reward: Double) -> TrainingRun.SampleLine {
+        var line = TrainingRun.SampleLine(step: step, role: Role.propose.rawValue, task_type: type, prompt: prompt,
+                                          completion: completion, reward: reward)
+        line.describe(outcome)
+        return line
+    }
+
     /// One line per proposal and per answer, with how each was judged.
     static func samples(_ result: StepResult) -> [TrainingRun.SampleLine] {
         var lines: [TrainingRun.SampleLine] = []
         for proposal in result.proposals {
-            var line = TrainingRun.SampleLine(step: result.step, role: Role.propose.rawValue, task_type: proposal.taskType,
-                                              prompt: proposal.prompt, completion: proposal.completion, reward: proposal.reward)
-            line.describe(proposal.outcome)
-            lines.append(line)
+            lines.append(proposalLine(step: result.step, type: proposal.taskType, prompt: proposal.prompt,
+                                      completion: proposal.completion, outcome: proposal.outcome, reward: proposal.reward))
         }
         for answer in result.answers {
             var line = TrainingRun.SampleLine(step: result.step, role: Role.solve.rawValue, task_type: answer.taskType,

@@ -318,8 +318,6 @@ public final class SelfPlay {
             let outcomes = validate(requests, completions, references, context: context)
             for (index, outcome) in outcomes.enumerated() {
                 judged?(requests[index].taskType, requests[index].prompt, completions[index], outcome)
-            }
-            for outcome in outcomes {
                 guard let triple = outcome.triple, buffers[triple.type]!.count < size else { continue }
                 if try buffers[triple.type]!.add(triple) { added[triple.type, default: 0] += 1 }
             }

@@ -18,7 +18,7 @@ public enum AnswerStop: Sendable, Equatable, Hashable {
     /// of the python block that ends with the call).
     case singleInputProposal
     /// Once an induction proposal has a finished `Message:` line and `inputs` distinct calls of `f`, outside an
-    /// open fence (the instruct prompt asks for the calls first, the message last).
+    /// open fence (the prompt asks for the message first, but a model may write it after the calls).
     case inductionProposal(inputs: Int)
     /// After the first closing `</score>` tag (a self-reward judge's verdict).
     case scoreTag

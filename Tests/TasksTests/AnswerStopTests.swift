@@ -96,7 +96,7 @@ final class AnswerStopTests: XCTestCase {
         XCTAssertFalse(stop.isComplete("Message: f doubles.\n```python\nprint(f(1))\nprint(f(1))\n```"), "too few distinct calls")
         // The real one never closed its block before the token cap: it is read as before, without a stop.
         XCTAssertNil(stopped(RealOutputs.qwenInductionProposal, stop))
-        // The order the prompt asks for: the calls, then the message, whose line must end before the stop.
+        // The calls before the message, as the model sometimes writes them: the message's line must end first.
         let messageLast = "```python\n\(calls)\n```\nMessage: f doubles `x`, so f(2) is 4.\nThat is all."
         XCTAssertEqual(try XCTUnwrap(stopped(messageLast, stop)), "```python\n\(calls)\n```\nMessage: f doubles `x`, so f(2) is 4.\n")
         XCTAssertFalse(stop.isComplete("```python\n\(calls)\n```\nMessage: f doubles `"), "the message is unfinished")
