@@ -56,10 +56,10 @@ run: build model
 # Does training move the numbers? Paired greedy solve rates (held-out self-generated tasks, all of CRUXEval-O/I,
 # all of HumanEval+) before and after EXPERIMENT_MINUTES of the cpu preset; about two hours on a 2-core machine.
 # `make experiment-full` trains for EXPERIMENT_FULL_MINUTES instead, on the cpu preset's own batch sizes.
-EXPERIMENT_ARGS_azr := --set proposals_per_type=3 --set solver_tasks_per_type=8
+EXPERIMENT_ARGS_azr := --set proposals_per_type=3 --set solver_tasks_per_type=8 --set kl_coefficient=0.1
 EXPERIMENT_ARGS_lsp :=
 EXPERIMENT_ARGS ?= --held-out 150 --held-out-rounds 24 --held-out-proposals 8 --cruxeval 800 \
-  --set max_new_tokens=256 --set learning_rate=1e-5 $(EXPERIMENT_ARGS_$(GAME))
+  --set max_new_tokens=256 --set learning_rate=2e-6 $(EXPERIMENT_ARGS_$(GAME))
 EXPERIMENT_FULL_MINUTES ?= 240
 experiment: build model
 	$(AZR) experiment --game $(GAME) --preset cpu --minutes $(EXPERIMENT_MINUTES) $(EXPERIMENT_ARGS)
