@@ -54,7 +54,7 @@ run: build model
 	$(AZR) report runs/$(RUN_NAME)
 
 # Does training move the numbers? Paired greedy solve rates (held-out self-generated tasks, all of CRUXEval-O/I,
-# all of HumanEval+) before and after EXPERIMENT_MINUTES of the cpu preset; about 2 h 15 min on a 2-core machine.
+# all of HumanEval+) before and after EXPERIMENT_MINUTES of the cpu preset; 2 h 06 min measured on a 2-core machine.
 # `make experiment-full` trains for EXPERIMENT_FULL_MINUTES instead, on the cpu preset's own batch sizes.
 EXPERIMENT_ARGS_azr := --set proposals_per_type=3 --set solver_tasks_per_type=8 --set kl_coefficient=0.1
 EXPERIMENT_ARGS_lsp :=
