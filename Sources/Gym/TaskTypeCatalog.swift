@@ -10,9 +10,11 @@ public enum TaskTypeCatalog {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var factories: [String: Factory] = [
         "deduction": { c in DeductionTask(referenceCount: c.references, style: c.promptStyle, topicHints: c.topicHints,
-                                          solverReasoning: c.solverReasoning, stopsAtAnswer: c.stopAtAnswer) },
+                                          solverReasoning: c.solverReasoning, stopsAtAnswer: c.stopAtAnswer,
+                                          proposalShape: c.proposalShape) },
         "abduction": { c in AbductionTask(referenceCount: c.references, style: c.promptStyle, topicHints: c.topicHints,
-                                          solverReasoning: c.solverReasoning, stopsAtAnswer: c.stopAtAnswer) },
+                                          solverReasoning: c.solverReasoning, stopsAtAnswer: c.stopAtAnswer,
+                                          proposalShape: c.proposalShape) },
         "induction": { c in InductionTask(inputCount: c.inductionInputs, style: c.promptStyle, stopsAtAnswer: c.stopAtAnswer) },
     ]
 

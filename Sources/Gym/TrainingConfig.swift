@@ -42,6 +42,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Instruct style: each deduction and abduction proposal prompt names a builtin method to build the task
     /// around, as CRUXEval's generator did, so a small model does not write the same program every time.
     public var topicHints = true
+    /// Instruct style: how long a deduction or abduction proposal is asked to be, `short` (what `make experiment`
+    /// measured) or `multiline` (four to eight lines with a loop or a branch, nearer CRUXEval's programs).
+    public var proposalShape = ProposalShape.short
     /// Instruct style: deduction and abduction solvers reason step by step before their assertion (true) or
     /// write the assertion alone (false, the default: a 0.5B model's reasoning rarely fits the token budget on
     /// this hardware, and direct answers scored higher).
@@ -191,7 +194,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case entropyCoefficient = "entropy_coefficient", klCoefficient = "kl_coefficient", checkpointEvery = "checkpoint_every"
         case halfCheckpoints = "half_checkpoints", sandboxPolicy = "sandbox_policy", answerFormat = "answer_format"
         case seedBuffers = "seed_buffers", promptStyle = "prompt_style", topicHints = "topic_hints"
-        case solverReasoning = "solver_reasoning", stopAtAnswer = "stop_at_answer"
+        case solverReasoning = "solver_reasoning", stopAtAnswer = "stop_at_answer", proposalShape = "proposal_shape"
         case bufferCapacity = "buffer_capacity", bufferKeep = "buffer_keep"
         case game, taskTypes = "task_types", queriesPerType = "queries_per_type", answersPerQuery = "answers_per_query"
         case challengerWeight = "challenger_weight", selfRewardWeight = "self_reward_weight", lspZero = "lsp_zero"
@@ -247,7 +250,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.halfCheckpoints, \.halfCheckpoints); try take(.sandboxPolicy, \.sandboxPolicy)
         try take(.answerFormat, \.answerFormat); try take(.promptStyle, \.promptStyle)
         try take(.topicHints, \.topicHints); try take(.solverReasoning, \.solverReasoning)
-        try take(.stopAtAnswer, \.stopAtAnswer)
+        try take(.stopAtAnswer, \.stopAtAnswer); try take(.proposalShape, \.proposalShape)
         try take(.bufferCapacity, \.bufferCapacity); try take(.bufferKeep, \.bufferKeep)
         try take(.taskTypes, \.taskTypes); try take(.queriesPerType, \.queriesPerType)
         try take(.answersPerQuery, \.answersPerQuery); try take(.challengerWeight, \.challengerWeight)

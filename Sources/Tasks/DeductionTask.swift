@@ -7,6 +7,8 @@ public struct DeductionTask: Environment {
     public var style: PromptStyle
     /// Instruct style: each proposal prompt names a builtin to build the task around (CRUXEval's generator did).
     public var topicHints: Bool
+    /// Instruct style: how long a proposal is asked to be (`ProposalShape`).
+    public var proposalShape: ProposalShape
     /// Instruct style: the solver is asked to reason step by step before its assertion; otherwise for the
     /// assertion alone (see `InstructPrompts.answerRequest`).
     public var solverReasoning: Bool
@@ -16,8 +18,9 @@ public struct DeductionTask: Environment {
     public var seed: Triple { IdentitySeeds.single(type: name) }
 
     public init(referenceCount: Int = 6, style: PromptStyle = .azr, topicHints: Bool = false, solverReasoning: Bool = false,
-                stopsAtAnswer: Bool = false) {
+                stopsAtAnswer: Bool = false, proposalShape: ProposalShape = .short) {
         self.referenceCount = referenceCount
+        self.proposalShape = proposalShape
         self.style = style
         self.topicHints = topicHints
         self.solverReasoning = solverReasoning
@@ -29,7 +32,7 @@ public struct DeductionTask: Environment {
 
     public func proposerPrompt(references: [Triple]) -> String {
         SingleIOProposal.prompt(goal: "They will see your function and call and must work out, without running it, what f returns.",
-                                references: references, style: style, topicHints: topicHints)
+                                references: references, style: style, topicHints: topicHints, shape: proposalShape)
     }
 
     public func propose(completion: String, references: [Triple], context: TaskContext) -> ProposalOutcome {

@@ -5,6 +5,18 @@ enum InstructPrompts {
     /// the example is short, plainly labelled as another idea, and followed by the request itself.
     static let example = (program: "def f(xs):\n    return sorted(set(xs))[-2]", input: "[4, 1, 4, 3]")
 
+    /// The worked proposal for `ProposalShape.multiline`: state kept across a loop and a branch, as CRUXEval's
+    /// programs do, on a topic that no topic hint names.
+    static let multilineExample = (program: """
+        def f(words):
+            lengths = {}
+            for w in words:
+                if w[0] not in lengths:
+                    lengths[w[0]] = 0
+                lengths[w[0]] += len(w)
+            return sorted(lengths.items())
+        """, input: "['ab', 'cde', 'af']")
+
     /// Solvers' worked examples, one chosen per task by its program's hash. With a single fixed example (CRUXEval's
     /// `def f(s): return s + "a"`, `"x9j"` → `"x9ja"`) eight training steps taught Qwen2.5-Coder-0.5B to answer
     /// `"x9ja"` to most CRUXEval-O problems; rotating examples of different types leaves no one value to copy.
@@ -68,16 +80,20 @@ enum InstructPrompts {
     /// the program rules, it often wrote the function and stopped.
     static let callRequest = "The block's last line calls f on concrete arguments: `print(f(...))`."
 
-    static func proposal(goal: String, references: [Triple], topicHints: Bool) -> String {
+    static func proposal(goal: String, references: [Triple], topicHints: Bool, shape: ProposalShape = .short) -> String {
         let hint = topicHints ? " Build it around `\(topic(for: references, salt: goal))`." : ""
+        let shown = shape == .short ? example : multilineExample
+        let request = switch shape {
+        case .short: "Now write a new short Python puzzle for another programmer in that form: your own function `f` and one call of it."
+        case .multiline: "Now write a new Python puzzle for another programmer in that form: your own function `f`, four to eight lines that keep state across a loop or branch on its values, and one call of it."
+        }
         return """
         An answer is one ```python block that defines a function `f` and ends with one call of it on concrete \
         arguments, `print(f(...))`. For example, about something else:
 
-        \(Prompts.fence("python", example.program + "\n\nprint(f(\(example.input)))"))
+        \(Prompts.fence("python", shown.program + "\n\nprint(f(\(shown.input)))"))
         \(Self.references(references))
-        Now write a new short Python puzzle for another programmer in that form: your own function `f` and one call \
-        of it. \(goal) Make it take careful reasoning.\(hint) \(programRules) \(callRequest)
+        \(request) \(goal) Make it take careful reasoning.\(hint) \(programRules) \(callRequest)
         """
     }
 

@@ -1,9 +1,10 @@
 /// Deduction and abduction proposals have the same shape: one program, one input.
 enum SingleIOProposal {
-    static func prompt(goal: String, references: [Triple], style: PromptStyle, topicHints: Bool) -> String {
+    static func prompt(goal: String, references: [Triple], style: PromptStyle, topicHints: Bool,
+                       shape: ProposalShape = .short) -> String {
         switch style {
         case .instruct:
-            return InstructPrompts.proposal(goal: goal, references: references, topicHints: topicHints)
+            return InstructPrompts.proposal(goal: goal, references: references, topicHints: topicHints, shape: shape)
         case .azr:
             return AnswerFormat.wrap("""
             ## Task: write a new Python program and one input for it.

@@ -191,6 +191,7 @@ struct ExperimentCommand: ParsableCommand {
         measuring.template = config.template
         measuring.promptStyle = config.promptStyle
         measuring.topicHints = config.topicHints
+        measuring.proposalShape = config.proposalShape
         measuring.solverReasoning = config.solverReasoning
         measuring.stopAtAnswer = config.stopAtAnswer
         measuring.answerFormat = config.answerFormat

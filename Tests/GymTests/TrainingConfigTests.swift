@@ -206,6 +206,25 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertTrue(try TrainingConfig.saved(JSONSerialization.data(withJSONObject: old)).solverReasoning)
     }
 
+    func testTheProposalShapeIsASettingThatReachesTheProposers() throws {
+        let references = [IdentitySeeds.single(type: "deduction")]
+        XCTAssertEqual(TrainingConfig().proposalShape, .short)
+        XCTAssertEqual(try TrainingConfig.preset("cpu").proposalShape, .short)
+        let multiline = try TrainingConfig.applying(["proposal_shape=multiline"], to: TrainingConfig.preset("cpu"))
+        for type in ["deduction", "abduction"] {
+            XCTAssertTrue(try multiline.registry[type]!.proposerPrompt(references: references).contains("four to eight lines"))
+            XCTAssertFalse(try TrainingConfig.preset("cpu").registry[type]!.proposerPrompt(references: references).contains("four to eight lines"))
+        }
+        XCTAssertThrowsError(try TrainingConfig.applying(["proposal_shape=long"], to: TrainingConfig())) {
+            XCTAssertTrue("\($0)".contains("proposal_shape"), "\($0)")
+        }
+        // A run saved before the setting existed proposed short tasks, and resumes so; a saved shape round-trips.
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode((try TrainingConfig.preset("cpu")))) as! [String: Any]
+        old.removeValue(forKey: "proposal_shape")
+        XCTAssertEqual(try TrainingConfig.saved(JSONSerialization.data(withJSONObject: old)).proposalShape, .short)
+        XCTAssertEqual(try TrainingConfig.saved(JSONEncoder().encode(multiline)).proposalShape, .multiline)
+    }
+
     func testBenchmarkContinuationsStopAtTheEndOfTheFunction() {
         XCTAssertEqual(BenchmarkGeneration.truncate("    return a + b\n```\nMore text"), "    return a + b\n")
         XCTAssertEqual(BenchmarkGeneration.truncate("    return 1\n\ndef other():\n    pass"), "    return 1\n")

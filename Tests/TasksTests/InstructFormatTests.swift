@@ -109,4 +109,35 @@ final class InstructFormatTests: XCTestCase {
         XCTAssertTrue(a.contains("Build it around `"), a)
         XCTAssertFalse(DeductionTask(style: .instruct, topicHints: false).proposerPrompt(references: []).contains("Build it around"))
     }
+
+    func testTheMultilineShapeShowsALoopAndAsksForOne() throws {
+        let references = [IdentitySeeds.single(type: "deduction")]
+        for (short, multiline) in [
+            (DeductionTask(style: .instruct, topicHints: true).proposerPrompt(references: references),
+             DeductionTask(style: .instruct, topicHints: true, proposalShape: .multiline).proposerPrompt(references: references)),
+            (AbductionTask(style: .instruct, topicHints: true).proposerPrompt(references: references),
+             AbductionTask(style: .instruct, topicHints: true, proposalShape: .multiline).proposerPrompt(references: references)),
+        ] {
+            XCTAssertTrue(short.contains("Now write a new short Python puzzle"), short)
+            XCTAssertTrue(short.contains("return sorted(set(xs))[-2]"), short)
+            XCTAssertFalse(short.contains("for w in words:"), short)
+            XCTAssertTrue(multiline.contains("four to eight lines that keep state across a loop or branch"), multiline)
+            XCTAssertTrue(multiline.contains("    for w in words:\n        if w[0] not in lengths:"), multiline)
+            XCTAssertFalse(multiline.contains("short Python puzzle"), multiline)
+            XCTAssertFalse(multiline.contains("sorted(set(xs))"), multiline)
+            // The shape changes the example and the request only: the topic and the references stay.
+            let topic = short.components(separatedBy: "Build it around `")[1].prefix(while: { $0 != "`" })
+            XCTAssertTrue(multiline.contains("Build it around `\(topic)`"), multiline)
+            XCTAssertTrue(multiline.contains("print(f('Hello world'))"), multiline)
+        }
+        // The example is itself a proposal in the asked form, read strictly.
+        let shown = InstructPrompts.multilineExample
+        let block = Prompts.fence("python", shown.program + "\n\nprint(f(\(shown.input)))")
+        let read = try ProposalReading.programAndInput(in: block, mode: .strict)
+        XCTAssertEqual(read.input, "['ab', 'cde', 'af']")
+        XCTAssertEqual(read.program.split(separator: "\n").count, 7, read.program)
+        // The paper's prompts have no such setting: the shape leaves them as they were.
+        XCTAssertEqual(DeductionTask(style: .azr, proposalShape: .multiline).proposerPrompt(references: references),
+                       DeductionTask(style: .azr).proposerPrompt(references: references))
+    }
 }
