@@ -42,8 +42,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Instruct style: each deduction and abduction proposal prompt names a builtin method to build the task
     /// around, as CRUXEval's generator did, so a small model does not write the same program every time.
     public var topicHints = true
-    /// Instruct style: how long a deduction or abduction proposal is asked to be, `short` (what `make experiment`
-    /// measured) or `multiline` (four to eight lines with a loop or a branch, nearer CRUXEval's programs).
+    /// Instruct style: how long a deduction or abduction proposal is asked to be, `short` (the default, which
+    /// learned more in `make experiment`) or `multiline` (four to eight lines with a loop or a branch, nearer CRUXEval's programs).
     public var proposalShape = ProposalShape.short
     /// Instruct style: deduction and abduction solvers reason step by step before their assertion (true) or
     /// write the assertion alone (false, the default: a 0.5B model's reasoning rarely fits the token budget on

@@ -80,12 +80,11 @@ enum InstructPrompts {
     /// the program rules, it often wrote the function and stopped.
     static let callRequest = "The block's last line calls f on concrete arguments: `print(f(...))`."
 
-    static func proposal(goal: String, references: [Triple], topicHints: Bool, shape: ProposalShape = .short) -> String {
+    static func proposal(goal: String, references: [Triple], topicHints: Bool, shape: ProposalShape) -> String {
         let hint = topicHints ? " Build it around `\(topic(for: references, salt: goal))`." : ""
-        let shown = shape == .short ? example : multilineExample
-        let request = switch shape {
-        case .short: "Now write a new short Python puzzle for another programmer in that form: your own function `f` and one call of it."
-        case .multiline: "Now write a new Python puzzle for another programmer in that form: your own function `f`, four to eight lines that keep state across a loop or branch on its values, and one call of it."
+        let (shown, request) = switch shape {
+        case .short: (example, "Now write a new short Python puzzle for another programmer in that form: your own function `f` and one call of it.")
+        case .multiline: (multilineExample, "Now write a new Python puzzle for another programmer in that form: your own function `f`, four to eight lines that keep state across a loop or branch on its values, and one call of it.")
         }
         return """
         An answer is one ```python block that defines a function `f` and ends with one call of it on concrete \

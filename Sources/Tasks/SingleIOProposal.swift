@@ -1,7 +1,7 @@
 /// Deduction and abduction proposals have the same shape: one program, one input.
 enum SingleIOProposal {
     static func prompt(goal: String, references: [Triple], style: PromptStyle, topicHints: Bool,
-                       shape: ProposalShape = .short) -> String {
+                       shape: ProposalShape) -> String {
         switch style {
         case .instruct:
             return InstructPrompts.proposal(goal: goal, references: references, topicHints: topicHints, shape: shape)
