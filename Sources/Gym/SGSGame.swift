@@ -350,15 +350,8 @@ public final class SGSGame: Game {
     /// One greedy, scoring-only attempt at each task, judged in the sandbox: the sweep before step 0 and the
     /// held-out measurement.
     func greedySolved(_ tasks: [Triple], policy: Policy, context: TaskContext) throws -> [Bool] {
-        let registry = play.registry
-        let requests = tasks.map { task in
-            PolicyRequest(prompt: registry[task.type]!.solverPrompt(for: task), role: .solve, taskType: task.type, temperature: 0,
-                          scoringOnly: true, stop: registry[task.type]!.solverStop)
-        }
-        let answers = try policy.complete(requests)
-        return concurrentMap(tasks.indices) { index in
-            registry[tasks[index].type]!.check(completion: answers[index], for: tasks[index], context: context).isCorrect
-        }
+        let greedy = SeededAttempts(registry: play.registry, temperature: 0, samples: 1)
+        return try greedy.successes(tasks, label: "greedy", policy: policy, context: context).map { $0 > 0 }
     }
 
     /// The guide's points (0…8) in bins for the distribution chart.

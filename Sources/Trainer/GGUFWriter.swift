@@ -46,7 +46,10 @@ public enum GGUFWriter {
         let folder = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        FileManager.default.createFile(atPath: temporary.path, contents: nil)
+        // FileHandle(forWritingTo:) needs the file to exist; a folder we cannot write to fails here, with its path.
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path])
+        }
         let handle = try FileHandle(forWritingTo: temporary)
         do {
             try handle.write(contentsOf: header)
