@@ -42,10 +42,10 @@ public enum BufferFiles {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// CRUXEval's first `limit` problems (all when nil) twice: as output prediction (deduction), then as input
-    /// prediction (abduction).
-    public static func cruxeval(from path: String, limit: Int?) throws -> [Triple] {
-        try ["deduction", "abduction"].flatMap { type -> [Triple] in
+    /// CRUXEval's first `limit` problems (all when nil) once per type of `types`: by default as output prediction
+    /// (deduction), then as input prediction (abduction).
+    public static func cruxeval(from path: String, limit: Int?, types: [String] = ["deduction", "abduction"]) throws -> [Triple] {
+        try types.flatMap { type -> [Triple] in
             let triples = try importable(from: path, type: type).triples
             return Array(triples.prefix(limit ?? triples.count))
         }

@@ -29,6 +29,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Proposals per task type in each held-out round (a wider batch decodes faster).") var heldOutProposals = 8
     @Option(help: "Use the held-out set another experiment's base model proposed (its runs/NAME-heldout folder, copied) instead of proposing one, so settings can be compared on the same tasks; it must come from the same model.") var heldOutFrom: String?
     @Option(help: "CRUXEval problems per direction (800: all; 0 skips CRUXEval).") var cruxeval = 800
+    @Option(help: "CRUXEval directions measured: both, output (output prediction, deduction) or input (input prediction, abduction); one direction takes about half the time.") var cruxevalDirections = "both"
     @Option(help: "CRUXEval file.") var cruxevalFile = "../shared/datasets/cruxeval.jsonl.gz"
     @Option(help: "HumanEval+ problems (the first N; -1: all 164; 0 skips it).") var humaneval = -1
     @Option(help: "HumanEval+ file (default: ../shared/datasets).") var humanevalFile: String?
@@ -68,7 +69,7 @@ struct ExperimentCommand: ParsableCommand {
         var crux: [Triple] = []
         if plan.cruxeval > 0 {
             guard FileManager.default.fileExists(atPath: plan.cruxevalFile) else { throw CLIError.usage("no CRUXEval file at \(plan.cruxevalFile) (or pass --cruxeval 0)") }
-            crux = try BufferFiles.cruxeval(from: plan.cruxevalFile, limit: plan.cruxeval)
+            crux = try BufferFiles.cruxeval(from: plan.cruxevalFile, limit: plan.cruxeval, types: plan.measuredCRUXEvalTypes)
         }
         var problems: [BenchmarkProblem] = []
         if plan.humaneval != 0 {
@@ -218,6 +219,7 @@ struct ExperimentCommand: ParsableCommand {
         config.seed = seed
         do { try config.validate() } catch { throw CLIError.usage("\(error)") }
         guard heldOutProposals >= 1 else { throw CLIError.usage("--held-out-proposals must be at least 1") }
+        _ = try Self.cruxevalTypes(cruxevalDirections)
         if let model { config.model = URL(fileURLWithPath: try ModelLocation.resolve(model)).standardizedFileURL.path }
         let runName = name ?? "experiment-\(TrainCommand.timestamp())"
         let directory = folder.appendingPathComponent(runName)
@@ -229,7 +231,7 @@ struct ExperimentCommand: ParsableCommand {
         }
         let trainingRun: TrainingRun
         do { trainingRun = try TrainingRun.create(at: directory, config: config) } catch { throw CLIError.usage("\(error)") }
-        let plan = commandLinePlan
+        let plan = try commandLinePlan
         try plan.save(in: directory)
         return (trainingRun, plan)
     }
@@ -267,10 +269,23 @@ struct ExperimentCommand: ParsableCommand {
 
     /// The plan this command line asks for.
     var commandLinePlan: ExperimentPlan {
-        ExperimentPlan(minutes: minutes, heldOut: heldOut, heldOutRounds: heldOutRounds, heldOutProposals: heldOutProposals,
-                       cruxeval: cruxeval, cruxevalFile: Self.absolute(cruxevalFile), humaneval: humaneval,
-                       humanevalFile: humaneval == 0 ? nil : (humanevalFile ?? EvalCommand.defaultBenchmark()).map(Self.absolute),
-                       heldOutFrom: heldOutFrom.map(Self.absolute))
+        get throws {
+            ExperimentPlan(minutes: minutes, heldOut: heldOut, heldOutRounds: heldOutRounds, heldOutProposals: heldOutProposals,
+                           cruxeval: cruxeval, cruxevalFile: Self.absolute(cruxevalFile),
+                           cruxevalTypes: try Self.cruxevalTypes(cruxevalDirections), humaneval: humaneval,
+                           humanevalFile: humaneval == 0 ? nil : (humanevalFile ?? EvalCommand.defaultBenchmark()).map(Self.absolute),
+                           heldOutFrom: heldOutFrom.map(Self.absolute))
+        }
+    }
+
+    /// The task types of `--cruxeval-directions`; nil (both, the plan's default) for "both".
+    static func cruxevalTypes(_ directions: String) throws -> [String]? {
+        switch directions {
+        case "both": return nil
+        case "output": return ["deduction"]
+        case "input": return ["abduction"]
+        default: throw CLIError.usage("--cruxeval-directions is both, output or input, not \(directions)")
+        }
     }
 
     /// Paths in the plan do not depend on the folder a resume starts from.
@@ -284,7 +299,7 @@ struct ExperimentCommand: ParsableCommand {
         do { trainingRun = try TrainingRun.open(directory) } catch { throw CLIError.usage("\(error)") }
         if let plan = try ExperimentPlan.saved(in: directory) { return (trainingRun, plan, nil) }
         let note = "\(directory.path) has no experiment-plan.json (an older experiment): using this command line's --minutes, --held-out… and --cruxeval…"
-        var plan = commandLinePlan
+        var plan = try commandLinePlan
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("after.json").path)
             || FileManager.default.fileExists(atPath: directory.appendingPathComponent("after.partial.json").path) {
             plan.trainedSteps = try trainingRun.readState()?.completedSteps ?? 0
@@ -370,7 +385,7 @@ struct ExperimentCommand: ParsableCommand {
         // The CRUXEval rows are split by each problem's input and output, read again from the file measured.
         var crux: [Triple] = []
         if after.cruxeval != nil && !before.cruxeval.results.isEmpty {
-            let file = (plan ?? commandLinePlan).cruxevalFile
+            let file = (try plan ?? commandLinePlan).cruxevalFile
             guard FileManager.default.fileExists(atPath: file) else {
                 throw CLIError.usage("no CRUXEval file at \(file): the report reads the measured problems' inputs and outputs from it (pass --cruxeval-file)")
             }

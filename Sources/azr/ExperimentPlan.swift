@@ -11,6 +11,9 @@ struct ExperimentPlan: Codable, Equatable {
     var heldOutProposals: Int
     var cruxeval: Int
     var cruxevalFile: String
+    /// The CRUXEval task types measured (deduction: output prediction, abduction: input prediction); nil, as in
+    /// plans saved before the choice existed, is both.
+    var cruxevalTypes: [String]?
     var humaneval: Int
     var humanevalFile: String?
     /// The held-out folder copied in with `--held-out-from`, nil when the experiment proposed its own.
@@ -23,8 +26,11 @@ struct ExperimentPlan: Codable, Equatable {
         case minutes, cruxeval
         case heldOut = "held_out", heldOutRounds = "held_out_rounds", heldOutProposals = "held_out_proposals"
         case cruxevalFile = "cruxeval_file", humaneval, humanevalFile = "humaneval_file", trainedSteps = "trained_steps"
-        case heldOutFrom = "held_out_from"
+        case heldOutFrom = "held_out_from", cruxevalTypes = "cruxeval_types"
     }
+
+    /// The CRUXEval task types measured, in the order they are answered.
+    var measuredCRUXEvalTypes: [String] { cruxevalTypes ?? ["deduction", "abduction"] }
 
     static func url(in run: URL) -> URL { run.appendingPathComponent("experiment-plan.json") }
 

@@ -191,19 +191,7 @@ final class ExperimentCommandTests: XCTestCase {
         guard let small = DefaultModel.locateSmall() else { throw XCTSkip("the small model is not installed") }
         let runs = temporaryDirectory()
         func donor(_ name: String, model: String, seeded: Bool) throws -> String {
-            var config = (try TrainingConfig.preset("smoke"))
-            config.model = model
-            config.steps = 0
-            let run = try TrainingRun.create(at: runs.appendingPathComponent(name), config: config)
-            let buffer = try TaskBuffer(name: "deduction", url: run.buffersURL.appendingPathComponent("deduction.jsonl"))
-            for (input, output) in [("'ab'", "'ba'"), ("'xyz'", "'zyx'")] {
-                _ = try buffer.add(Triple(type: "deduction", program: "def f(s):\n    return s[::-1]", input: input, output: output,
-                                          source: "proposer:test"))
-            }
-            if seeded {
-                try run.writeState(.init(completedSteps: 0, generator: SeededGenerator(seed: 1), policyCalls: 0, checkpoint: nil, seeded: true))
-            }
-            return run.directory.path
+            try heldOutDonor(at: runs.appendingPathComponent(name), model: model, seeded: seeded)
         }
         func experiment(_ name: String, from heldOut: String) throws -> CommandRun {
             try azr(["experiment", "--preset", "smoke", "--model", small, "--held-out-from", heldOut, "--name", name,
@@ -231,6 +219,51 @@ final class ExperimentCommandTests: XCTestCase {
         XCTAssertEqual(heldOut.count, 2)
         let plan = try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent("c/experiment-plan.json"))) as? [String: Any]
         XCTAssertEqual(plan?["held_out_from"] as? String, source)
+    }
+
+    /// `--cruxeval-directions output` measures output prediction only, and the saved plan keeps the choice; an
+    /// unknown direction is refused before anything is created.
+    func testCRUXEvalDirectionsChooseTheTypesMeasured() throws {
+        guard let small = DefaultModel.locateSmall() else { throw XCTSkip("the small model is not installed") }
+        let runs = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: runs) }
+        let source = try heldOutDonor(at: runs.appendingPathComponent("donor"), model: small, seeded: true)
+        func experiment(_ name: String, directions: String) throws -> CommandRun {
+            try azr(["experiment", "--preset", "smoke", "--model", small, "--held-out-from", source, "--name", name,
+                     "--runs", runs.path, "--minutes", "0", "--cruxeval", "3", "--cruxeval-directions", directions,
+                     "--cruxeval-file", try Repository.dataset("cruxeval.jsonl.gz"), "--humaneval", "0"])
+        }
+        let refused = try experiment("a", directions: "sideways")
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("--cruxeval-directions is both, output or input, not sideways"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: runs.appendingPathComponent("a").path))
+
+        let result = try experiment("b", directions: "output")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let before = try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent("b/before.json"))) as? [String: Any]
+        let crux = try XCTUnwrap((before?["cruxeval"] as? [String: Any])?["results"] as? [[String: Any]])
+        XCTAssertEqual(crux.compactMap { $0["type"] as? String }, ["deduction", "deduction", "deduction"])
+        let plan = try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent("b/experiment-plan.json"))) as? [String: Any]
+        XCTAssertEqual(plan?["cruxeval_types"] as? [String], ["deduction"])
+        let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: runs.appendingPathComponent("b/experiment.json")))
+        XCTAssertEqual(Set(report.rows.filter { $0.set == "CRUXEval" }.map(\.type)), ["deduction"])
+    }
+
+    /// A finished (or, with `seeded` false, unfinished) held-out run of two deduction tasks proposed by `model`.
+    private func heldOutDonor(at folder: URL, model: String, seeded: Bool) throws -> String {
+        var config = (try TrainingConfig.preset("smoke"))
+        config.model = model
+        config.steps = 0
+        let run = try TrainingRun.create(at: folder, config: config)
+        let buffer = try TaskBuffer(name: "deduction", url: run.buffersURL.appendingPathComponent("deduction.jsonl"))
+        for (input, output) in [("'ab'", "'ba'"), ("'xyz'", "'zyx'")] {
+            _ = try buffer.add(Triple(type: "deduction", program: "def f(s):\n    return s[::-1]", input: input, output: output,
+                                      source: "proposer:test"))
+        }
+        if seeded {
+            try run.writeState(.init(completedSteps: 0, generator: SeededGenerator(seed: 1), policyCalls: 0, checkpoint: nil, seeded: true))
+        }
+        return run.directory.path
     }
 
     func testAKilledExperimentResumesToTheSameTables() throws {
