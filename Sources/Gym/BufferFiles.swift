@@ -42,9 +42,12 @@ public enum BufferFiles {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// CRUXEval's first `limit` problems (all when nil) once per type of `types`: by default as output prediction
-    /// (deduction), then as input prediction (abduction).
-    public static func cruxeval(from path: String, limit: Int?, types: [String] = ["deduction", "abduction"]) throws -> [Triple] {
+    /// CRUXEval's two directions as task types, in the order they are read: output prediction (deduction), then
+    /// input prediction (abduction).
+    public static let cruxevalTypes = ["deduction", "abduction"]
+
+    /// CRUXEval's first `limit` problems (all when nil) once per type of `types` (by default both directions).
+    public static func cruxeval(from path: String, limit: Int?, types: [String] = cruxevalTypes) throws -> [Triple] {
         try types.flatMap { type -> [Triple] in
             let triples = try importable(from: path, type: type).triples
             return Array(triples.prefix(limit ?? triples.count))

@@ -219,7 +219,8 @@ struct ExperimentCommand: ParsableCommand {
         config.seed = seed
         do { try config.validate() } catch { throw CLIError.usage("\(error)") }
         guard heldOutProposals >= 1 else { throw CLIError.usage("--held-out-proposals must be at least 1") }
-        _ = try Self.cruxevalTypes(cruxevalDirections)
+        // Read before anything is created, so a bad --cruxeval-directions leaves no run folder behind.
+        let plan = try commandLinePlan
         if let model { config.model = URL(fileURLWithPath: try ModelLocation.resolve(model)).standardizedFileURL.path }
         let runName = name ?? "experiment-\(TrainCommand.timestamp())"
         let directory = folder.appendingPathComponent(runName)
@@ -231,7 +232,6 @@ struct ExperimentCommand: ParsableCommand {
         }
         let trainingRun: TrainingRun
         do { trainingRun = try TrainingRun.create(at: directory, config: config) } catch { throw CLIError.usage("\(error)") }
-        let plan = try commandLinePlan
         try plan.save(in: directory)
         return (trainingRun, plan)
     }

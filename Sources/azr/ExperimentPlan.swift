@@ -30,7 +30,7 @@ struct ExperimentPlan: Codable, Equatable {
     }
 
     /// The CRUXEval task types measured, in the order they are answered.
-    var measuredCRUXEvalTypes: [String] { cruxevalTypes ?? ["deduction", "abduction"] }
+    var measuredCRUXEvalTypes: [String] { cruxevalTypes ?? BufferFiles.cruxevalTypes }
 
     static func url(in run: URL) -> URL { run.appendingPathComponent("experiment-plan.json") }
 
