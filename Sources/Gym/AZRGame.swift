@@ -62,6 +62,11 @@ public final class AZRGame: Game {
         metrics.set("proposal_solve_rate", counters.proposalSolveRate)
         metrics.set("buffer_size", counters.bufferSize)
         metrics.set("added", counters.added)
+        if !counters.reusedRollouts.isEmpty {
+            metrics.set("reused_rollouts", counters.reusedRollouts)
+            // Every type with reused rollouts appears, 0 when none of them had an advantage.
+            metrics.set("informative_rollouts", counters.reusedRollouts.mapValues { _ in 0 }.merging(counters.informativeRollouts) { $1 })
+        }
         return metrics
     }
 
@@ -86,6 +91,7 @@ public final class AZRGame: Game {
                                               prompt: answer.prompt, completion: answer.completion, reward: answer.reward,
                                               task: answer.task)
             line.describe(answer.outcome)
+            if answer.fromLearnability { line.source = "learnability" }
             lines.append(line)
         }
         return lines
@@ -107,7 +113,11 @@ public final class AZRGame: Game {
          MetricPanel(title: "Valid proposals", key: "valid_rate", yLabel: "valid rate", yRange: 0...1),
          MetricPanel(title: "Buffer size", key: "buffer_size", yLabel: "triples"),
          MetricPanel(title: "Invalid proposals by task type and reason", key: "invalid", yLabel: "proposals"),
-         MetricPanel(title: "Triples added to the buffers", key: "added", yLabel: "triples")]
+         MetricPanel(title: "Triples added to the buffers", key: "added", yLabel: "triples"),
+         MetricPanel(title: "Learnability rollouts trained on (reuse_learnability_rollouts)", key: "reused_rollouts",
+                     yLabel: "answers"),
+         MetricPanel(title: "… of them with an advantage (their task's rollouts differed)", key: "informative_rollouts",
+                     yLabel: "answers")]
     }
 }
 

@@ -11,6 +11,11 @@ public struct SelfPlaySettings: Codable, Sendable, Equatable {
     /// n: solver rollouts per valid proposal to measure its solve rate (learnability).
     public var learnabilityRollouts = 8
     public var learnabilityTemperature = 1.0
+    /// Also train the solver on the learnability rollouts, each proposal's n answers whitened among themselves
+    /// (a GRPO-style group): an answer gets an advantage only where its task's rollouts got different rewards, so
+    /// a task every rollout solves (or every one fails the same way) adds nothing. Off in the paper, which only
+    /// scores proposals with them.
+    public var reuseLearnabilityRollouts = false
     public var temperature = 1.0
     public var rewards = RewardSettings()
     public var answerFormat = AnswerFormat.Mode.strict
@@ -24,6 +29,7 @@ public struct SelfPlaySettings: Codable, Sendable, Equatable {
         case solverTasksPerType = "solver_tasks_per_type"
         case learnabilityRollouts = "learnability_rollouts"
         case learnabilityTemperature = "learnability_temperature"
+        case reuseLearnabilityRollouts = "reuse_learnability_rollouts"
         case temperature, rewards
         case answerFormat = "answer_format"
         case bufferWindow = "buffer_window"
@@ -70,6 +76,8 @@ public struct JudgedAnswer: Sendable {
     public var completion: String
     public var outcome: SolveOutcome
     public var reward: Double
+    /// True for a learnability rollout trained on (`reuseLearnabilityRollouts`), false for the solver batch.
+    public var fromLearnability = false
 }
 
 /// What a step did, for metrics.
@@ -83,6 +91,10 @@ public struct StepCounters: Codable, Sendable, Equatable {
     public var proposalSolveRate: [String: Double] = [:]
     /// Solver batch solve rates by task type.
     public var solveRate: [String: Double] = [:]
+    /// Learnability rollouts trained on, by task type, and how many of them had a nonzero advantage (their
+    /// proposal's rollouts got different rewards); empty unless `reuseLearnabilityRollouts`.
+    public var reusedRollouts: [String: Int] = [:]
+    public var informativeRollouts: [String: Int] = [:]
     /// Mean reward by group (task type.role).
     public var rewardMean: [String: Double] = [:]
     public var bufferSize: [String: Int] = [:]
@@ -185,7 +197,7 @@ public final class SelfPlay {
         let outcomes = clock.inSandbox { validate(proposalRequests, proposalCompletions, proposalReferences, context: context) }
         clock.lap("validate")
 
-        // Learnability: n solver rollouts per valid proposal, scored but not trained on.
+        // Learnability: n solver rollouts per valid proposal, scored (and trained on only when reused).
         var scoringRequests: [PolicyRequest] = []
         var scoringOwner: [Int] = []
         for (index, outcome) in outcomes.enumerated() {
@@ -199,7 +211,9 @@ public final class SelfPlay {
             }
         }
         onPhase?("learnability")
-        let scoringCompletions = try policy.complete(scoringRequests)
+        // Traced sampling draws the same tokens as untraced, so a run without reuse samples exactly as before.
+        let scoringTraced = try policy.completeTraced(scoringRequests)
+        let scoringCompletions = scoringTraced.map(\.text)
         let scoringOutcomes = clock.inSandbox {
             concurrentMap(scoringRequests.indices) { index -> SolveOutcome in
                 let triple = outcomes[scoringOwner[index]].triple!
@@ -293,6 +307,25 @@ public final class SelfPlay {
             sums[record.group, default: (0, 0)].1 += 1
         }
         counters.rewardMean = sums.mapValues { $0.0 / Double($0.1) }
+        if settings.reuseLearnabilityRollouts {
+            // After the reward means, so `deduction.solve` stays the solver batch's figure, comparable across runs.
+            let rolloutRewards = scoringOutcomes.map { settings.rewards.solver($0) }
+            var rewardsByOwner: [Int: Set<Double>] = [:]
+            for (index, owner) in scoringOwner.enumerated() { rewardsByOwner[owner, default: []].insert(rolloutRewards[index]) }
+            for index in scoringRequests.indices {
+                let owner = scoringOwner[index], triple = outcomes[owner].triple!
+                let reward = rolloutRewards[index]
+                counters.reusedRollouts[triple.type, default: 0] += 1
+                if rewardsByOwner[owner]!.count > 1 { counters.informativeRollouts[triple.type, default: 0] += 1 }
+                answers.append(JudgedAnswer(taskType: triple.type, prompt: scoringRequests[index].prompt, task: triple,
+                                            completion: scoringCompletions[index], outcome: scoringOutcomes[index],
+                                            reward: reward, fromLearnability: true))
+                records.append(TrainingRecord(prompt: scoringRequests[index].prompt, completion: scoringCompletions[index],
+                                              reward: reward, taskType: triple.type, role: .solve,
+                                              trace: scoringTraced[index].trace,
+                                              baseline: "\(triple.type).solve.learnability-\(owner)"))
+            }
+        }
         counters.bufferSize = buffers.mapValues(\.count)
         counters.sandboxJobs = runner.pool.jobCount - jobsBefore
         stepNumber += 1

@@ -23,6 +23,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// n: solver samples per valid proposal for its learnability.
     public var learnabilityRollouts = 2
     public var learnabilityTemperature = 1.0
+    /// AZR: also train the solver on the learnability rollouts, whitened per proposal (`SelfPlaySettings`).
+    public var reuseLearnabilityRollouts = false
     /// The paper samples at 1.0; a 135M model writes mostly noise there, so the small presets sample cooler.
     public var temperature = 0.6
     public var topP = 1.0
@@ -154,7 +156,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// game must leave them at their defaults, so that a setting never goes silently unused.
     static let gameKeys: [String: [CodingKeys]] = [
         "azr": [.seedSize, .seedingRounds, .proposalsPerType, .solverTasksPerType, .learnabilityRollouts,
-                .learnabilityTemperature, .advantageWeighting],
+                .learnabilityTemperature, .reuseLearnabilityRollouts, .advantageWeighting],
         "lsp": [.queriesPerType, .answersPerQuery, .challengerWeight, .selfRewardWeight, .lspZero, .solverReward,
                 .judgeTemperature],
         "sgs": [.targets, .targetsFile, .targetCount, .heldOutFraction, .targetsPerRound, .conjecturesPerTarget,
@@ -187,7 +189,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case preset, model, seed, steps, temperature, references, template, threads, rewards
         case seedSize = "seed_size", seedingRounds = "seeding_rounds", proposalsPerType = "proposals_per_type"
         case solverTasksPerType = "solver_tasks_per_type", learnabilityRollouts = "learnability_rollouts"
-        case learnabilityTemperature = "learnability_temperature", topP = "top_p", inductionInputs = "induction_inputs"
+        case learnabilityTemperature = "learnability_temperature", reuseLearnabilityRollouts = "reuse_learnability_rollouts"
+        case topP = "top_p", inductionInputs = "induction_inputs"
         case maxPromptTokens = "max_prompt_tokens", maxNewTokens = "max_new_tokens", generationBatch = "generation_batch"
         case learningRate = "learning_rate", weightDecay = "weight_decay", gradientClip = "gradient_clip"
         case ppoClip = "ppo_clip", ppoEpochs = "ppo_epochs", advantageWeighting = "advantage_weighting"
@@ -239,6 +242,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try take(.seedingRounds, \.seedingRounds); try take(.proposalsPerType, \.proposalsPerType)
         try take(.solverTasksPerType, \.solverTasksPerType); try take(.learnabilityRollouts, \.learnabilityRollouts)
         try take(.learnabilityTemperature, \.learnabilityTemperature); try take(.temperature, \.temperature)
+        try take(.reuseLearnabilityRollouts, \.reuseLearnabilityRollouts)
         try take(.topP, \.topP); try take(.references, \.references); try take(.inductionInputs, \.inductionInputs)
         try take(.maxPromptTokens, \.maxPromptTokens); try take(.maxNewTokens, \.maxNewTokens)
         try take(.generationBatch, \.generationBatch); try take(.template, \.template)
@@ -465,6 +469,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         s.solverTasksPerType = solverTasksPerType
         s.learnabilityRollouts = learnabilityRollouts
         s.learnabilityTemperature = learnabilityTemperature
+        s.reuseLearnabilityRollouts = reuseLearnabilityRollouts
         s.temperature = temperature
         s.rewards = rewards
         s.answerFormat = answerFormat

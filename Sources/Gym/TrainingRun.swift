@@ -217,6 +217,8 @@ public final class TrainingRun {
         public var outcome = ""
         public var detail: String?
         public var task: Triple?
+        /// "learnability" for a learnability rollout trained on as a solver answer; absent otherwise.
+        public var source: String?
 
         public init(step: Int, role: String, task_type: String, prompt: String, completion: String, reward: Double,
                     outcome: String = "", detail: String? = nil, task: Triple? = nil) {

@@ -1,7 +1,8 @@
 import Foundation
-import Gym
+@testable import Gym
 import Sandbox
 import Tasks
+import Trainer
 import XCTest
 
 func answer(_ blocks: [(String, String)]) -> String {
@@ -106,6 +107,73 @@ final class SelfPlayTests: SandboxPoolTestCase {
         let proposal = try XCTUnwrap(result.records.first { $0.role == .propose })
         XCTAssertEqual(proposal.reward, 0.5)
         XCTAssertEqual(result.counters.proposalSolveRate["deduction"], 0.5)
+    }
+
+    /// `reuse_learnability_rollouts`: each valid proposal's rollouts become solver samples whitened among
+    /// themselves, so only a task whose rollouts got different rewards moves the solver; the solver batch's own
+    /// figures stay as they were.
+    func testReusedLearnabilityRolloutsAreSolverSamplesGroupedPerProposal() throws {
+        // Proposal 0 (a * 3 on 14) is solved by every other rollout; proposal 1 (a * 2 on 5) by none.
+        let policy = ScriptedPolicy { request, index in
+            switch request.role {
+            case .propose:
+                return index == 0 ? answer([("python", "def f(a):\n    return a * 3"), ("input", "14")])
+                                  : answer([("python", "def f(a):\n    return a * 2"), ("input", "5")])
+            case .solve:
+                return answer([("output", request.prompt.contains("a * 3") && index % 2 == 0 ? "42" : "41")])
+            default:
+                return "nothing"
+            }
+        }
+        let config = try TrainingConfig.applying(["reuse_learnability_rollouts=true", "proposals_per_type=2",
+                                                  "solver_tasks_per_type=1", "learnability_rollouts=4"], to: TrainingConfig())
+        var settings = config.selfPlaySettings
+        XCTAssertTrue(settings.reuseLearnabilityRollouts)
+        settings.answerFormat = .strict
+        let registry = EnvironmentRegistry([DeductionTask()])
+        let play = try SelfPlay(registry: registry, runner: ProgramRunner(pool: Self.pool), settings: settings, seed: 5)
+        let result = try play.step(policy: policy)
+
+        let reused = result.records.filter { $0.baseline != nil }
+        XCTAssertEqual(reused.count, 8)
+        XCTAssertTrue(reused.allSatisfy { $0.role == .solve && $0.kind == "deduction.solve" })
+        XCTAssertEqual(Set(reused.map(\.group)), ["deduction.solve.learnability-0", "deduction.solve.learnability-1"])
+        XCTAssertEqual(reused.filter { $0.group.hasSuffix("-0") }.map(\.reward), [1, -0.5, 1, -0.5])
+        XCTAssertEqual(reused.filter { $0.group.hasSuffix("-1") }.map(\.reward), [-0.5, -0.5, -0.5, -0.5])
+        XCTAssertEqual(result.counters.reusedRollouts, ["deduction": 8])
+        XCTAssertEqual(result.counters.informativeRollouts, ["deduction": 4])
+        XCTAssertEqual(result.records.filter { $0.role == .propose }.map(\.reward), [0.5, 0])
+
+        // Whitened per proposal: the all-wrong task's rollouts get no advantage, the other's ±0.87.
+        let advantages = TRRAdvantages(weighting: .sequences).advantages(
+            rewards: result.records.map(\.reward), groups: result.records.map(\.group),
+            lengths: result.records.map { _ in 1 })
+        let byGroup = Dictionary(grouping: zip(result.records, advantages), by: { $0.0.group }).mapValues { $0.map(\.1) }
+        XCTAssertEqual(byGroup["deduction.solve.learnability-1"], [0, 0, 0, 0])
+        for (value, expected) in zip(byGroup["deduction.solve.learnability-0"]!, [0.866, -0.866, 0.866, -0.866]) {
+            XCTAssertEqual(value, expected, accuracy: 0.001)
+        }
+        // The solver batch (one answer) is its own group, and its mean reward is its own.
+        XCTAssertEqual(result.records.filter { $0.group == "deduction.solve" }.count, 1)
+        XCTAssertEqual(result.counters.rewardMean.keys.sorted(), ["deduction.propose", "deduction.solve"])
+        XCTAssertEqual(result.counters.solveRate["deduction"], result.records.first { $0.group == "deduction.solve" }!.reward == 1 ? 1 : 0)
+
+        // The samples log marks them, and the metrics count them.
+        let lines = AZRGame.samples(result)
+        XCTAssertEqual(lines.filter { $0.source == "learnability" }.count, 8)
+        XCTAssertEqual(lines.filter { $0.role == "solve" && $0.source == nil }.count, 1)
+        let metrics = AZRGame.metrics(result.counters)
+        XCTAssertEqual(metrics.numbers("reused_rollouts"), ["deduction": 8])
+        XCTAssertEqual(metrics.numbers("informative_rollouts"), ["deduction": 4])
+
+        // Off (the default), the rollouts only score the proposals, as in the paper.
+        var off = settings
+        off.reuseLearnabilityRollouts = false
+        let plain = try SelfPlay(registry: registry, runner: ProgramRunner(pool: Self.pool), settings: off, seed: 5)
+        let plainResult = try plain.step(policy: policy)
+        XCTAssertEqual(plainResult.records.count, 3)
+        XCTAssertTrue(plainResult.counters.reusedRollouts.isEmpty)
+        XCTAssertNil(AZRGame.metrics(plainResult.counters)["reused_rollouts"])
     }
 
     /// Seeding keeps every proposal it judged, not only the ones that went into the buffers, so a seeding that
