@@ -64,8 +64,7 @@ public final class AZRGame: Game {
         metrics.set("added", counters.added)
         if !counters.reusedRollouts.isEmpty {
             metrics.set("reused_rollouts", counters.reusedRollouts)
-            // Every type with reused rollouts appears, 0 when none of them had an advantage.
-            metrics.set("informative_rollouts", counters.reusedRollouts.mapValues { _ in 0 }.merging(counters.informativeRollouts) { $1 })
+            metrics.set("informative_rollouts", counters.informativeRollouts)
         }
         return metrics
     }

@@ -316,7 +316,8 @@ public final class SelfPlay {
                 let owner = scoringOwner[index], triple = outcomes[owner].triple!
                 let reward = rolloutRewards[index]
                 counters.reusedRollouts[triple.type, default: 0] += 1
-                if rewardsByOwner[owner]!.count > 1 { counters.informativeRollouts[triple.type, default: 0] += 1 }
+                // Counted from 0, so every type with reused rollouts appears, 0 when none had an advantage.
+                counters.informativeRollouts[triple.type, default: 0] += rewardsByOwner[owner]!.count > 1 ? 1 : 0
                 answers.append(JudgedAnswer(taskType: triple.type, prompt: scoringRequests[index].prompt, task: triple,
                                             completion: scoringCompletions[index], outcome: scoringOutcomes[index],
                                             reward: reward, fromLearnability: true))
